@@ -1,0 +1,281 @@
+//! `crux mcp auth`: store, list and delete credentials.
+
+use crate::cli::AuthArgs;
+use crate::error::{sanitize, Error, Result};
+use crate::home::CruxHome;
+use crate::index::{AuthType, Index};
+use crate::names::{ServerName, VarName};
+use crate::secret::Secret;
+use crate::store::{select, Backend};
+use std::io::{IsTerminal, Read};
+
+pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
+    if args.list {
+        if args.var.is_some() {
+            return Err(Error::usage(
+                "--list takes at most a server name",
+                "crux mcp auth --list [<MCP>] [--json]",
+            ));
+        }
+        return list(home, args.mcp.as_deref(), args.json);
+    }
+    let mcp = ServerName::parse(
+        args.mcp
+            .as_deref()
+            .ok_or_else(|| Error::usage("no server named", "crux mcp auth <MCP> <VAR>"))?,
+    )?;
+    if args.delete {
+        let var = args.var.as_deref().ok_or_else(|| {
+            Error::usage(
+                "no variable named",
+                format!("crux mcp auth --delete {mcp} <VAR>"),
+            )
+        })?;
+        if args.value.is_some() {
+            return Err(Error::usage(
+                "--delete takes a server and a variable, not a value",
+                format!("crux mcp auth --delete {mcp} {}", sanitize(var)),
+            ));
+        }
+        return delete(home, &mcp, &VarName::parse(var)?);
+    }
+    let values = collect_values(&mcp, &args)?;
+    let backend = store_credentials(home, &mcp, &values, AuthType::Keychain)?;
+    for (var, _) in &values {
+        println!("✓ Stored {var} for '{mcp}' ({backend})");
+    }
+    Ok(())
+}
+
+/// Gathers and checks every value before anything is stored, so bad input stores nothing.
+fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Secret)>> {
+    let mut values = Vec::new();
+    let mut visible = false;
+    if !args.values.is_empty() {
+        visible = true;
+        for pair in &args.values {
+            // Never echo the pair: its right-hand side is a value.
+            let (var, value) = pair.split_once('=').ok_or_else(|| {
+                Error::usage(
+                    "--value takes VAR=VALUE, and one has no '='",
+                    "--value NAME=VALUE",
+                )
+            })?;
+            let var = VarName::parse(var)?;
+            if values.iter().any(|(v, _)| *v == var) {
+                return Err(Error::usage(
+                    format!("{var} is given twice"),
+                    "give each variable once",
+                ));
+            }
+            values.push((var, Secret::new(value)));
+        }
+    } else {
+        let var = VarName::parse(args.var.as_deref().ok_or_else(|| {
+            Error::usage("no variable named", format!("crux mcp auth {mcp} <VAR>"))
+        })?)?;
+        let secret = if let Some(value) = &args.value {
+            visible = true;
+            Secret::new(value.as_str())
+        } else if args.stdin {
+            read_stdin()?
+        } else if std::io::stdin().is_terminal() {
+            prompt(mcp, &var)?
+        } else {
+            return Err(Error::usage(
+                format!("standard input is not a terminal, so crux cannot prompt for {var}"),
+                format!(
+                    "pipe the value in: printf %s \"$VALUE\" | crux mcp auth {mcp} {var} --stdin"
+                ),
+            ));
+        };
+        values.push((var, secret));
+    }
+    for (var, secret) in &values {
+        check_value(mcp, var, secret)?;
+    }
+    if visible {
+        warn_visible();
+    }
+    Ok(values)
+}
+
+fn warn_visible() {
+    eprintln!(
+        "warning: a value given on the command line stays in your shell history and is visible to other processes (ps); prefer the hidden prompt or --stdin"
+    );
+}
+
+pub fn check_value(mcp: &ServerName, var: &VarName, secret: &Secret) -> Result<()> {
+    if secret.is_empty() {
+        return Err(Error::EmptyValue {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        });
+    }
+    if secret.expose().contains('\0') {
+        return Err(Error::NulInValue {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn read_stdin() -> Result<Secret> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read standard input", e))?;
+    let mut text =
+        zeroize::Zeroizing::new(String::from_utf8(std::mem::take(&mut *bytes)).map_err(|_| {
+            Error::usage(
+                "the value on standard input is not UTF-8 text",
+                "pipe in the value as text",
+            )
+        })?);
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(Secret::from(text))
+}
+
+/// Hidden input on the terminal: nothing is echoed.
+pub fn prompt(mcp: &ServerName, var: &VarName) -> Result<Secret> {
+    let value = rpassword::prompt_password(format!("Enter {var} for '{mcp}': "))
+        .map_err(|e| Error::io("cannot read from the terminal", e))?;
+    Ok(Secret::from(zeroize::Zeroizing::new(value)))
+}
+
+/// Stores values in the active backend and records them in the index, under the CRUX_HOME
+/// lock. A copy the index recorded in another backend is removed afterwards, so a credential
+/// lives in exactly one place. Returns the backend used.
+pub fn store_credentials(
+    home: &CruxHome,
+    mcp: &ServerName,
+    values: &[(VarName, Secret)],
+    auth_type: AuthType,
+) -> Result<Backend> {
+    let choice = select::choose(home)?;
+    let store = select::open(choice.backend, home)?;
+    let _lock = home.lock()?;
+    // Load first: a broken index stops us before anything is written.
+    let mut index = Index::load(home)?;
+    store.set_many(mcp, values)?;
+    let mut stale = Vec::new();
+    for (var, _) in values {
+        if let Some(old) = index.get(mcp, var) {
+            if old.backend != choice.backend {
+                stale.push((old.backend, var));
+            }
+        }
+        index.record(mcp, var, choice.backend, auth_type);
+    }
+    index.save(home)?;
+    for (backend, var) in stale {
+        let removed = select::open(backend, home).and_then(|old| old.delete(mcp, var));
+        if let Err(e) = removed {
+            eprintln!("warning: the old copy of {mcp} {var} in {backend} was not removed: {e}");
+        }
+    }
+    Ok(choice.backend)
+}
+
+fn delete(home: &CruxHome, mcp: &ServerName, var: &VarName) -> Result<()> {
+    let _lock = home.lock()?;
+    let mut index = Index::load(home)?;
+    let backend = match index.get(mcp, var) {
+        Some(cred) => cred.backend,
+        None => select::choose(home)?.backend,
+    };
+    let existed = select::open(backend, home)?.delete(mcp, var)?;
+    let indexed = index.remove(mcp, var).is_some();
+    if indexed {
+        index.save(home)?;
+    }
+    match (existed, indexed) {
+        (false, false) => Err(Error::NotStored {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        }),
+        (true, _) => {
+            println!("✓ Deleted {var} for '{mcp}' ({backend})");
+            Ok(())
+        }
+        (false, true) => {
+            println!(
+                "✓ Deleted {var} for '{mcp}' from the index (it was already gone from {backend})"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
+    let filter = mcp.map(ServerName::parse).transpose()?;
+    let index = Index::load(home)?;
+    let rows: Vec<_> = index
+        .iter()
+        .filter(|(m, _, _)| filter.as_ref().is_none_or(|f| f.as_str() == *m))
+        .collect();
+    if json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(m, v, c)| {
+                serde_json::json!({
+                    "server": m, "variable": v, "auth_type": c.auth_type,
+                    "backend": c.backend, "stored_at": c.stored_at,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON of strings")
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        match &filter {
+            Some(m) => {
+                eprintln!("No credentials stored for '{m}'. Store one: crux mcp auth {m} <VAR>")
+            }
+            None => eprintln!("No credentials stored. Store one: crux mcp auth <MCP> <VAR>"),
+        }
+        return Ok(());
+    }
+    let header = ["SERVER", "VARIABLE", "AUTH", "BACKEND", "STORED"];
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|(m, v, c)| {
+            [
+                sanitize(m),
+                sanitize(v),
+                c.auth_type.as_str().to_owned(),
+                c.backend.to_string(),
+                sanitize(&c.stored_at),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let print_row = |cells: [&str; 5]| {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    };
+    print_row(header);
+    for row in &table {
+        print_row([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    Ok(())
+}

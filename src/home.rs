@@ -1,0 +1,67 @@
+//! `CRUX_HOME`: where every file crux keeps lives (DESIGN.md, "Locations").
+
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Lock};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct CruxHome {
+    root: PathBuf,
+}
+
+impl CruxHome {
+    /// `CRUX_HOME` when set, else `~/.crux`.
+    pub fn from_env() -> Result<CruxHome> {
+        let root = match std::env::var_os("CRUX_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => dirs::home_dir()
+                .ok_or_else(|| {
+                    Error::usage(
+                        "cannot find your home directory",
+                        "set HOME, or CRUX_HOME to where crux keeps its files",
+                    )
+                })?
+                .join(".crux"),
+        };
+        let root = if root.is_absolute() {
+            root
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io("cannot resolve CRUX_HOME", e))?
+                .join(root)
+        };
+        Ok(CruxHome { root })
+    }
+
+    pub fn at(root: impl Into<PathBuf>) -> CruxHome {
+        CruxHome { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the directory (0700) if needed.
+    pub fn ensure(&self) -> Result<()> {
+        fsutil::ensure_private_dir(&self.root)
+    }
+
+    /// Takes the writers' lock (creating `CRUX_HOME` first).
+    pub fn lock(&self) -> Result<Lock> {
+        self.ensure()?;
+        Lock::acquire(&self.root.join("crux.lock"))
+    }
+
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join("secrets.json")
+    }
+    pub fn settings_path(&self) -> PathBuf {
+        self.root.join("settings.json")
+    }
+    pub fn age_store_path(&self) -> PathBuf {
+        self.root.join("secrets.age")
+    }
+    pub fn age_identity_path(&self) -> PathBuf {
+        self.root.join("age-identity.key")
+    }
+}

@@ -1,0 +1,157 @@
+//! The values-free index, `CRUX_HOME/secrets.json`: which credentials exist for which server,
+//! in which backend, of which auth type, stored when. It never holds a value nor anything
+//! derived from one (no hash, no length). Listing and preflight read it, so they never unlock
+//! a keystore; the launcher reads it to know which backend holds each credential.
+
+use crate::error::Result;
+use crate::home::CruxHome;
+use crate::jsonfile;
+use crate::names::{ServerName, VarName};
+use crate::store::Backend;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const VERSION: u64 = 1;
+
+/// How a credential reaches its server (the reference guide's auth types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthType {
+    Keychain,
+    Bearer,
+    ExternalCli,
+    SetupCmd,
+    Oauth,
+}
+
+impl AuthType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Keychain => "keychain",
+            AuthType::Bearer => "bearer",
+            AuthType::ExternalCli => "external-cli",
+            AuthType::SetupCmd => "setup-cmd",
+            AuthType::Oauth => "oauth",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credential {
+    pub backend: Backend,
+    pub auth_type: AuthType,
+    /// RFC 3339, UTC.
+    pub stored_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerEntry {
+    #[serde(default)]
+    pub credentials: BTreeMap<String, Credential>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Index {
+    pub version: u64,
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerEntry>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            version: VERSION,
+            servers: BTreeMap::new(),
+        }
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Index {
+    pub fn load(home: &CruxHome) -> Result<Index> {
+        Ok(jsonfile::load(&home.index_path(), VERSION)?.unwrap_or_default())
+    }
+
+    /// Saves; the caller holds the CRUX_HOME lock.
+    pub fn save(&self, home: &CruxHome) -> Result<()> {
+        home.ensure()?;
+        jsonfile::save(&home.index_path(), self)
+    }
+
+    pub fn get(&self, mcp: &ServerName, var: &VarName) -> Option<&Credential> {
+        self.servers
+            .get(mcp.as_str())?
+            .credentials
+            .get(var.as_str())
+    }
+
+    pub fn record(
+        &mut self,
+        mcp: &ServerName,
+        var: &VarName,
+        backend: Backend,
+        auth_type: AuthType,
+    ) {
+        self.servers
+            .entry(mcp.to_string())
+            .or_default()
+            .credentials
+            .insert(
+                var.to_string(),
+                Credential {
+                    backend,
+                    auth_type,
+                    stored_at: now_rfc3339(),
+                },
+            );
+    }
+
+    pub fn remove(&mut self, mcp: &ServerName, var: &VarName) -> Option<Credential> {
+        let entry = self.servers.get_mut(mcp.as_str())?;
+        let removed = entry.credentials.remove(var.as_str());
+        if entry.credentials.is_empty() {
+            self.servers.remove(mcp.as_str());
+        }
+        removed
+    }
+
+    /// Every credential, as (server, variable, metadata), sorted.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Credential)> {
+        self.servers.iter().flat_map(|(mcp, entry)| {
+            entry
+                .credentials
+                .iter()
+                .map(move |(var, cred)| (mcp.as_str(), var.as_str(), cred))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_and_remove() {
+        let mut idx = Index::default();
+        let (gh, tok) = (
+            ServerName::parse("gh").unwrap(),
+            VarName::parse("TOKEN").unwrap(),
+        );
+        idx.record(&gh, &tok, Backend::Age, AuthType::Keychain);
+        assert_eq!(idx.get(&gh, &tok).unwrap().backend, Backend::Age);
+        let json = serde_json::to_string(&idx).unwrap();
+        assert!(
+            json.contains(r#""backend":"age""#) && json.contains(r#""auth_type":"keychain""#),
+            "{json}"
+        );
+        assert!(idx.remove(&gh, &tok).is_some());
+        assert!(idx.servers.is_empty(), "an empty server is dropped");
+    }
+}

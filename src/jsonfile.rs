@@ -1,0 +1,52 @@
+//! Reading and writing the versioned JSON files crux owns (`secrets.json`, `settings.json`, …).
+//! A file that does not parse, or comes from a newer crux, is an error that leaves it untouched.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::Path;
+
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    version: Option<u64>,
+}
+
+/// Loads `path`; `None` when it does not exist.
+pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Option<T>> {
+    let Some(bytes) = fsutil::read_optional(path)? else {
+        return Ok(None);
+    };
+    let corrupt = |reason: String| {
+        Error::Corrupt {
+        path: path.to_owned(),
+        reason,
+        fix: format!(
+            "repair the JSON by hand, or move it aside (mv {0} {0}.broken) and let crux start a new one",
+            path.display()
+        ),
+    }
+    };
+    let probe: VersionOnly =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("invalid JSON ({e})")))?;
+    match probe.version {
+        None => return Err(corrupt("it has no \"version\" field".into())),
+        Some(found) if found > known_version => {
+            return Err(Error::NewerFormat {
+                path: path.to_owned(),
+                found,
+                known: known_version,
+            })
+        }
+        Some(_) => {}
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| corrupt(format!("unexpected content ({e})")))
+}
+
+/// Writes `value` to `path` atomically, 0600. The caller holds the CRUX_HOME lock.
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("crux's own files serialize");
+    bytes.push(b'\n');
+    fsutil::write_atomic(path, &bytes)
+}
