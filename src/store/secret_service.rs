@@ -110,7 +110,12 @@ impl SecretServiceStore {
         let address = session_bus_address().ok_or_else(|| {
             unavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and no bus socket is in $XDG_RUNTIME_DIR or /run/user)")
         })?;
-        let conn = zbus::blocking::connection::Builder::address(address.as_str())
+        Self::connect_to(&address)
+    }
+
+    /// Connects to the Secret Service on the bus at `address` (a D-Bus address string).
+    pub fn connect_to(address: &str) -> Result<SecretServiceStore> {
+        let conn = zbus::blocking::connection::Builder::address(address)
             .and_then(|b| b.method_timeout(Duration::from_secs(25)).build())
             .map_err(|e| {
                 unavailable(format!(

@@ -1,0 +1,387 @@
+//! Test harness: isolated homes, a private D-Bus session with an unlocked gnome-keyring per
+//! test, and a builder for running the crux binary in a stripped environment.
+//!
+//! A keystore that cannot start fails the test; nothing here skips.
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+pub const CRUX: &str = env!("CARGO_BIN_EXE_crux");
+
+/// Fails with an install hint when a tool the tests need is missing.
+pub fn require_tool(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{tool} is not installed: apt-get install {package}");
+}
+
+/// A random printable value that looks like nothing real.
+pub fn random_value(tag: &str) -> String {
+    let mut bytes = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("test-{tag}-{hex}")
+}
+
+/// A private session bus with an unlocked gnome-keyring on it, torn down on drop.
+pub struct Keyring {
+    pub dir: TempDir,
+    pub address: String,
+    dbus: Child,
+    daemon: Child,
+}
+
+impl Keyring {
+    pub fn start() -> Keyring {
+        require_tool("dbus-daemon", "dbus");
+        require_tool("gnome-keyring-daemon", "gnome-keyring");
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let socket = run.join("bus");
+        let address = format!("unix:path={}", socket.display());
+        let dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile"])
+            .arg(format!("--address={address}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        wait_for(|| socket.exists(), "the private D-Bus socket");
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        daemon
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"test-keyring-password")
+            .unwrap();
+        let keyring = Keyring {
+            dir,
+            address,
+            dbus,
+            daemon,
+        };
+        wait_for(
+            || keyring.has_secret_service(),
+            "gnome-keyring on the private bus",
+        );
+        keyring
+    }
+
+    fn has_secret_service(&self) -> bool {
+        Command::new("dbus-send")
+            .args([
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+            ])
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false)
+    }
+
+    /// The environment a process needs to reach this keyring.
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("DBUS_SESSION_BUS_ADDRESS", self.address.clone().into()),
+            ("XDG_RUNTIME_DIR", self.dir.path().join("run").into()),
+        ]
+    }
+
+    /// Runs `secret-tool` against this keyring.
+    pub fn secret_tool(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        require_tool("secret-tool", "libsecret-tools");
+        let mut cmd = Command::new("secret-tool");
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        run_with_stdin(cmd, stdin)
+    }
+
+    /// Locks the default keyring, as a screen lock or a timeout would.
+    pub fn lock(&self) {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "lock: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.dbus.kill();
+        let _ = self.daemon.wait();
+        let _ = self.dbus.wait();
+    }
+}
+
+pub fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// An isolated user: a home, a CRUX_HOME inside it, and optionally a keyring. Records
+/// everything crux printed, so leak checks can search it.
+pub struct Env {
+    pub dir: TempDir,
+    pub keyring: Option<Keyring>,
+    pub backend: Option<&'static str>,
+    pub printed: std::cell::RefCell<Vec<u8>>,
+}
+
+impl Env {
+    /// No keystore daemon reachable; the age file is the automatic choice.
+    pub fn headless() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            keyring: None,
+            backend: None,
+            printed: Default::default(),
+        }
+    }
+
+    /// A private unlocked gnome-keyring; the Secret Service is the automatic choice.
+    pub fn desktop() -> Env {
+        Env {
+            keyring: Some(Keyring::start()),
+            ..Env::headless()
+        }
+    }
+
+    /// The environment for `backend` ("age" or "secret-service"), pinned with CRUX_BACKEND.
+    pub fn for_backend(backend: &'static str) -> Env {
+        let mut env = match backend {
+            "secret-service" => Env::desktop(),
+            "age" => Env::headless(),
+            other => panic!("unknown backend {other}"),
+        };
+        env.backend = Some(backend);
+        env
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn crux_home(&self) -> PathBuf {
+        self.home().join(".crux")
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        self.keyring.as_ref().expect("this Env has a keyring")
+    }
+
+    /// `crux` with a stripped environment, as an MCP host would pass it.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(CRUX);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("CRUX_HOME", self.crux_home())
+            // An empty runtime dir: never the machine's own session bus.
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("no-runtime"));
+        if let Some(k) = &self.keyring {
+            for (key, value) in k.env() {
+                cmd.env(key, value);
+            }
+        }
+        if let Some(b) = self.backend {
+            cmd.env("CRUX_BACKEND", b);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_cmd(self.cmd(args), None)
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_cmd(self.cmd(args), Some(stdin))
+    }
+
+    pub fn run_cmd(&self, cmd: Command, stdin: Option<&str>) -> Run {
+        std::fs::create_dir_all(self.home()).unwrap();
+        let out = run_with_stdin(cmd, stdin);
+        let mut printed = self.printed.borrow_mut();
+        printed.extend_from_slice(&out.stdout);
+        printed.extend_from_slice(&out.stderr);
+        Run(out)
+    }
+
+    /// Every file under the test's directory (CRUX_HOME, the keyring's files, …), path and bytes.
+    pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let ft = entry.file_type().unwrap();
+        if ft.is_dir() {
+            walk(&path, out);
+        } else if ft.is_file() {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+/// The outcome of one crux run, with assertions that print both streams on failure.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.0.status.code()
+    }
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert!(
+            self.0.status.success(),
+            "expected success, got {:?}\nstdout: {}\nstderr: {}",
+            self.0.status,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    /// Fails with `code`, and one `error:` line on stderr that names a fix.
+    #[track_caller]
+    pub fn fails(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        let errors: Vec<&str> = self
+            .0
+            .stderr
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"error:"))
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "exactly one error line expected:\n{}",
+            self.stderr()
+        );
+        assert!(
+            errors[0].contains("; fix: "),
+            "the error names a fix: {}",
+            errors[0]
+        );
+        self
+    }
+    /// Rejected by the argument parser: exit 2 with clap's error and its pointer to --help.
+    #[track_caller]
+    pub fn usage_error(&self) -> &Run {
+        assert_eq!(self.code(), Some(2), "stderr: {}", self.stderr());
+        assert!(
+            self.stderr().starts_with("error:") && self.stderr().contains("--help"),
+            "{}",
+            self.stderr()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout().contains(needle),
+            "stdout lacks {needle:?}:\n{}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr().contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr()
+        );
+        self
+    }
+}
