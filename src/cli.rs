@@ -1,7 +1,14 @@
 //! The command line, as clap types and nothing else. Parsing never touches a keystore.
 
+use crate::secret::Secret;
 use crate::store::Backend;
 use clap::{Args, Parser, Subcommand};
+
+/// Arguments that may hold a value become a [`Secret`] at once, so `Debug` of the parsed
+/// command line redacts them and they are zeroized when dropped.
+fn secret_arg(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(text))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,16 +56,21 @@ pub struct AuthArgs {
     pub var: Option<String>,
 
     /// The value itself; it stays visible in shell history and `ps`, so prefer the prompt or --stdin
-    #[arg(value_name = "VALUE")]
-    pub value: Option<String>,
+    #[arg(value_name = "VALUE", allow_hyphen_values = true, value_parser = secret_arg)]
+    pub value: Option<Secret>,
+
+    /// Words after VALUE: an unquoted value with spaces. Caught here so that the parser's
+    /// own error, which quotes the word, never prints part of a value.
+    #[arg(hide = true, num_args = 0.., allow_hyphen_values = true, value_parser = secret_arg)]
+    pub extra: Vec<Secret>,
 
     /// Read the value of VAR from standard input (one trailing newline is dropped)
     #[arg(long, conflicts_with_all = ["value", "values", "list", "delete"])]
     pub stdin: bool,
 
     /// Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)
-    #[arg(long = "value", value_name = "VAR=VALUE", conflicts_with_all = ["var", "list", "delete"])]
-    pub values: Vec<String>,
+    #[arg(long = "value", value_name = "VAR=VALUE", conflicts_with_all = ["var", "list", "delete"], value_parser = secret_arg)]
+    pub values: Vec<Secret>,
 
     /// List stored credentials (values are never shown)
     #[arg(long, conflicts_with = "delete")]
@@ -123,6 +135,12 @@ mod tests {
         );
         assert!(parse(&["gh", "--json"]).is_err(), "--json needs --list");
         assert!(parse(&["--list", "--delete"]).is_err());
+        let cli = parse(&["gh", "TOKEN", "-starts-with-dash", "and", "more"]).unwrap();
+        let debug = format!("{cli:?}");
+        assert!(
+            !debug.contains("dash") && !debug.contains("more"),
+            "{debug}"
+        );
         let parse = |args: &[&str]| Cli::try_parse_from([&["crux", "backend"], args].concat());
         assert!(parse(&[]).is_ok());
         assert!(parse(&["set", "age"]).is_ok());

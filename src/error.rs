@@ -18,6 +18,11 @@ pub enum Error {
         pattern: &'static str,
     },
 
+    /// A variable name that is invalid or looks like a credential: the text is not repeated,
+    /// because it may be a value typed in the wrong place.
+    #[error("the variable name given {why}; it is not shown, in case it is a value")]
+    InvalidVarName { why: &'static str },
+
     #[error("{mcp}: the value for {var} is empty")]
     EmptyValue { mcp: String, var: String },
 
@@ -101,12 +106,13 @@ impl Error {
     /// The command or step that fixes this error.
     pub fn fix(&self) -> Option<String> {
         Some(match self {
-            Error::InvalidName { kind: "server", .. } => {
+            Error::InvalidName { .. } => {
                 "use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters".into()
             }
-            Error::InvalidName { .. } => {
-                "use letters, digits and '_', not starting with a digit, at most 128 characters".into()
-            }
+            Error::InvalidVarName { .. } => format!(
+                "name the environment variable the server reads (like GITHUB_TOKEN: {}), and give the value at the prompt or with --stdin",
+                crate::names::VAR_PATTERN
+            ),
             Error::EmptyValue { mcp, var } | Error::NulInValue { mcp, var } => {
                 format!("store a real value: crux mcp auth {mcp} {var}")
             }
@@ -119,8 +125,11 @@ impl Error {
                 "on Linux use secret-service or age: crux backend set age".into()
             }
             Error::StoreUnavailable { .. } => "check the permissions of CRUX_HOME".into(),
+            Error::StoreLocked { backend: Backend::Keychain, .. } => {
+                "unlock the login keychain (security unlock-keychain) and allow crux access, then retry".into()
+            }
             Error::StoreLocked { .. } => {
-                "unlock your keyring (log in to the desktop session, or run: secret-tool search --unlock service crux), or use the encrypted file: crux backend set age".into()
+                "unlock the keyring (log in to the desktop session, or unlock it in Seahorse), then retry".into()
             }
             Error::StoreFailed { .. } => "retry; if it persists, check the keystore daemon's log".into(),
             Error::Corrupt { fix, .. } => fix.clone(),
@@ -133,7 +142,7 @@ impl Error {
                 "restore the identity this store was encrypted to (from your backup) at {}",
                 identity.display()
             ),
-            Error::Io { .. } => return None,
+            Error::Io { .. } => "check that the path exists, is yours and is writable, and that the disk has space".into(),
         })
     }
 

@@ -81,10 +81,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Creates `path` with `bytes` only if it does not exist yet; `Ok(false)` when it does.
 /// The file appears whole or not at all (written aside, then hard-linked into place).
+/// Callers hold the lock that guards `path`.
 pub fn create_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!("{}{}", temp_prefix(path), std::process::id()));
-    let _ = fs::remove_file(&temp);
+    let prefix = temp_prefix(path);
+    // A temp file left by a killed creator may hold key material: the lock makes it stale.
+    remove_stale_temps(dir, &prefix);
+    let temp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)

@@ -2,6 +2,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`crux mcp auth --list | head -1`), like other Unix tools,
+    // instead of panicking in println!.
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = crux::cli::Cli::parse();
     match crux::commands::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,7 +50,46 @@ impl ServerName {
     }
 }
 
+/// Prefixes of well-known token formats that are also valid variable names.
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat_",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "xoxb_",
+    "xoxp_",
+    "hf_",
+    "AKIA",
+    "ASIA",
+    "npm_",
+    "pypi_",
+    "sk_ant_",
+];
+
+/// Whether a would-be variable name is more likely a credential pasted in the wrong place:
+/// a known token prefix with a long tail, or a long run that mixes lower case, upper case and
+/// digits, which environment variable names (`UPPER_SNAKE`) never do.
+fn looks_like_credential(name: &str) -> bool {
+    let known = TOKEN_PREFIXES
+        .iter()
+        .any(|p| name.starts_with(p) && name.len() >= p.len() + 16);
+    let mixed = name.len() >= 20
+        && name.chars().any(|c| c.is_ascii_lowercase())
+        && name.chars().any(|c| c.is_ascii_uppercase())
+        && name.chars().filter(|c| c.is_ascii_digit()).count() >= 3
+        && name.split('_').any(|part| part.len() >= 16);
+    known || mixed
+}
+
 impl VarName {
+    /// Never repeats a rejected name: it may be a value typed where the name belongs.
     pub fn parse(name: &str) -> Result<Self, Error> {
         let mut chars = name.chars();
         let valid = match chars.next() {
@@ -61,15 +100,17 @@ impl VarName {
             }
             None => false,
         };
-        if valid {
-            Ok(VarName(name.to_owned()))
-        } else {
-            Err(Error::InvalidName {
-                kind: "variable",
-                name: name.to_owned(),
-                pattern: VAR_PATTERN,
-            })
+        if !valid {
+            return Err(Error::InvalidVarName {
+                why: "is not a valid environment variable name",
+            });
         }
+        if looks_like_credential(name) {
+            return Err(Error::InvalidVarName {
+                why: "looks like a credential, not a variable name",
+            });
+        }
+        Ok(VarName(name.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -140,6 +181,31 @@ mod tests {
             &"V".repeat(129),
         ] {
             assert!(VarName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_not_taken_for_names_and_never_echoed() {
+        // Shapes of real tokens, assembled here so no token-like literal is committed.
+        for token in [
+            format!("ghp_{}", "aB3".repeat(12)),
+            format!("github_pat_{}_{}", "1X9".repeat(7), "q".repeat(30)),
+            format!("AKIA{}", "Z7".repeat(8)),
+            "aB3dE5gH7jK9mN1pQ3sT5vW7".to_owned(),
+            "sk-ant-api03-not-a-name".to_owned(),
+        ] {
+            let err = VarName::parse(&token).unwrap_err();
+            assert!(!err.render().contains(&token), "{}", err.render());
+        }
+        for name in [
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "OPENAI_API_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "MY_SERVICE_V2_TOKEN_2024",
+            "ghp_",
+            "hf_TOKEN",
+        ] {
+            assert!(VarName::parse(name).is_ok(), "{name}");
         }
     }
 }

@@ -210,7 +210,11 @@ fn invalid_names_are_refused_before_anything_is_written() {
     ] {
         env.run(&["mcp", "auth", mcp, var, "value"])
             .fails(1)
-            .stderr_has("invalid");
+            .stderr_has(if mcp == "ok" {
+                "not a valid environment variable name"
+            } else {
+                "invalid server name"
+            });
     }
     env.run(&["mcp", "auth", "--", "-flag", "X", "value"])
         .fails(1)
@@ -389,7 +393,7 @@ fn an_unreachable_secret_service_is_a_clear_error() {
 }
 
 #[test]
-fn a_locked_keyring_is_a_clear_error_and_the_automatic_choice_avoids_it() {
+fn a_locked_keyring_is_a_clear_error_never_a_silent_switch() {
     let env = Env::desktop();
     env.run_stdin(
         &["mcp", "auth", "gh", "TOKEN", "--stdin"],
@@ -399,9 +403,12 @@ fn a_locked_keyring_is_a_clear_error_and_the_automatic_choice_avoids_it() {
     .stdout_has("(secret-service)");
     env.keyring().lock();
     let index_before = fs::read(env.crux_home().join("secrets.json")).unwrap();
-    let mut cmd = env.cmd(&["mcp", "auth", "gh", "TOKEN", "--stdin"]);
-    cmd.env("CRUX_BACKEND", "secret-service");
-    env.run_cmd(cmd, Some("new"))
+    // Automatic choice: the stored credentials are in the Secret Service, so crux stays there
+    // and reports the lock instead of writing new credentials somewhere else.
+    env.run(&["backend"]).success().stdout_has(
+        "backend: secret-service (automatic: 1 stored credential(s) are in secret-service)",
+    );
+    env.run_stdin(&["mcp", "auth", "gh", "TOKEN", "--stdin"], "new")
         .fails(1)
         .stderr_has("keystore is locked")
         .stderr_has("unlock");
@@ -412,9 +419,42 @@ fn a_locked_keyring_is_a_clear_error_and_the_automatic_choice_avoids_it() {
         fs::read(env.crux_home().join("secrets.json")).unwrap(),
         index_before
     );
-    env.run(&["backend"])
+    assert!(
+        !env.crux_home().join("secrets.age").exists(),
+        "nothing went to the age file"
+    );
+
+    // A fresh install next to a locked keyring starts on the age file, and says why.
+    let fresh = Env::desktop();
+    fresh.keyring().lock();
+    fresh
+        .run(&["backend"])
         .success()
         .stdout_has("backend: age (automatic: no usable Secret Service (the Secret Service's default keyring is locked");
+}
+
+#[test]
+fn values_given_in_the_wrong_place_are_never_echoed() {
+    let env = Env::for_backend("age");
+    let token = format!("ghp_{}", random_value("t").replace('-', "_"));
+    for args in [
+        vec!["mcp", "auth", "gh", &token],
+        vec!["mcp", "auth", "gh", "--value", &token],
+        vec!["mcp", "auth", "gh", "TOKEN", "value with", "spaces", &token],
+        vec!["mcp", "auth", "gh", "TOKEN", "-dash-value", &token],
+    ] {
+        let run = env.run(&args);
+        assert!(!run.0.status.success());
+        assert!(
+            !run.stderr().contains(&token) && !run.stdout().contains(&token),
+            "{}",
+            run.stderr()
+        );
+    }
+    // A value that starts with a dash is still a value.
+    env.run(&["mcp", "auth", "gh", "TOKEN", "-dash-value"])
+        .success();
+    assert_eq!(age_plaintext(&env)["secrets"]["gh"]["TOKEN"], "-dash-value");
 }
 
 #[test]

@@ -51,11 +51,17 @@ pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
 fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Secret)>> {
     let mut values = Vec::new();
     let mut visible = false;
+    if !args.extra.is_empty() {
+        return Err(Error::usage(
+            "more than one value was given (not shown); a value with spaces must be quoted",
+            format!("pipe it in instead: printf %s \"$VALUE\" | crux mcp auth {mcp} <VAR> --stdin"),
+        ));
+    }
     if !args.values.is_empty() {
         visible = true;
         for pair in &args.values {
             // Never echo the pair: its right-hand side is a value.
-            let (var, value) = pair.split_once('=').ok_or_else(|| {
+            let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
                 Error::usage(
                     "--value takes VAR=VALUE, and one has no '='",
                     "--value NAME=VALUE",
@@ -76,11 +82,12 @@ fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Sec
         })?)?;
         let secret = if let Some(value) = &args.value {
             visible = true;
-            Secret::new(value.as_str())
+            value.clone()
+        } else if std::io::stdin().is_terminal() {
+            // Also with --stdin: typing on a terminal must not echo the value.
+            prompt(mcp, &var)?
         } else if args.stdin {
             read_stdin()?
-        } else if std::io::stdin().is_terminal() {
-            prompt(mcp, &var)?
         } else {
             return Err(Error::usage(
                 format!("standard input is not a terminal, so crux cannot prompt for {var}"),
@@ -178,7 +185,7 @@ pub fn store_credentials(
     for (backend, var) in stale {
         let removed = select::open(backend, home).and_then(|old| old.delete(mcp, var));
         if let Err(e) = removed {
-            eprintln!("warning: the old copy of {mcp} {var} in {backend} was not removed: {e}");
+            warn_leftover(backend, mcp, var, &e);
         }
     }
     Ok(choice.backend)
@@ -278,4 +285,17 @@ fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
         print_row([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     Ok(())
+}
+
+/// A copy left in a backend crux no longer reads: say how to remove it by hand.
+pub fn warn_leftover(backend: Backend, mcp: &ServerName, var: &VarName, e: &Error) {
+    let how = match backend {
+        Backend::SecretService => format!("secret-tool clear service crux.{mcp} username {var}"),
+        Backend::Keychain => format!("security delete-generic-password -s crux.{mcp} -a {var}"),
+        Backend::Age => format!("CRUX_BACKEND=age crux mcp auth --delete {mcp} {var}"),
+    };
+    eprintln!(
+        "warning: the old copy of {mcp} {var} in {backend} was not removed ({}); remove it with: {how}",
+        e.reason()
+    );
 }

@@ -84,14 +84,7 @@ fn set(home: &CruxHome, backend: Backend) -> Result<()> {
     settings.backend = Some(backend);
     settings.save(home)?;
     println!("✓ Saved backend: {backend}");
-    if let Some(env) = std::env::var_os("CRUX_BACKEND")
-        .filter(|v| !v.is_empty() && v.to_str() != Some(backend.as_str()))
-    {
-        eprintln!(
-            "warning: CRUX_BACKEND={} overrides the saved backend in this environment",
-            crate::error::sanitize(&env.to_string_lossy())
-        );
-    }
+    warn_env_override(backend);
     let elsewhere: usize = counts(&Index::load(home)?)
         .iter()
         .filter(|(b, _)| **b != backend)
@@ -171,13 +164,19 @@ fn migrate(home: &CruxHome, to: Backend) -> Result<()> {
     for (from, mcp, var) in &moved {
         if let Err(e) = sources[from].delete(mcp, var) {
             leftovers += 1;
-            eprintln!("warning: the old copy of {mcp} {var} in {from} was not deleted: {e}");
+            crate::commands::auth::warn_leftover(*from, mcp, var, &e);
         }
     }
     println!(
-        "✓ Moved {} credential(s) to {to}; {to} is now the saved backend",
-        moved.len()
+        "✓ Moved {} credential(s) to {to}{}; {to} is now the saved backend",
+        moved.len(),
+        if missing > 0 || leftovers > 0 {
+            " (partly, see the warnings)"
+        } else {
+            ""
+        }
     );
+    warn_env_override(to);
     if missing > 0 || leftovers > 0 {
         return Err(Error::StoreFailed {
             backend: to,
@@ -185,4 +184,15 @@ fn migrate(home: &CruxHome, to: Backend) -> Result<()> {
         });
     }
     Ok(())
+}
+
+fn warn_env_override(saved: Backend) {
+    if let Some(env) = std::env::var_os("CRUX_BACKEND")
+        .filter(|v| !v.is_empty() && v.to_str() != Some(saved.as_str()))
+    {
+        eprintln!(
+            "warning: CRUX_BACKEND={} overrides the saved backend in this environment",
+            crate::error::sanitize(&env.to_string_lossy())
+        );
+    }
 }

@@ -42,6 +42,14 @@ impl AgeFileStore {
         }
     }
 
+    /// Whether `secrets.age` exists; a failed check is an error, never "no store" (which
+    /// would allow a new identity).
+    fn store_exists(&self) -> Result<bool> {
+        self.store
+            .try_exists()
+            .map_err(|e| Error::io(format!("cannot check {}", self.store.display()), e))
+    }
+
     fn lock(&self) -> Result<Lock> {
         self.home.ensure()?;
         Lock::acquire(&self.home.root().join("secrets.age.lock"))
@@ -76,7 +84,7 @@ impl AgeFileStore {
         if let Some(identity) = self.load_identity()? {
             return Ok(identity);
         }
-        if self.store.exists() {
+        if self.store_exists()? {
             return Err(Error::MissingIdentity {
                 store: self.store.clone(),
                 identity: self.identity.clone(),
@@ -230,7 +238,20 @@ fn serialize_contents(contents: &Contents) -> Vec<u8> {
         })
         .collect();
     let doc = serde_json::json!({ "version": FORMAT_VERSION, "secrets": secrets });
-    let mut out = serde_json::to_vec(&doc).expect("a map of strings serializes");
+    // Sized up front so the buffer is not reallocated, which would leave unzeroed copies.
+    let estimate: usize = contents
+        .iter()
+        .map(|(m, vars)| {
+            m.len()
+                + 8
+                + vars
+                    .iter()
+                    .map(|(v, s)| v.len() + 2 * s.len() + 8)
+                    .sum::<usize>()
+        })
+        .sum();
+    let mut out = Vec::with_capacity(estimate * 2 + 64);
+    serde_json::to_writer(&mut out, &doc).expect("a map of strings serializes");
     out.push(b'\n');
     // `doc` holds copies of the values: clear them before it is dropped.
     if let serde_json::Value::Object(mut top) = doc {
@@ -281,7 +302,7 @@ impl SecretStore for AgeFileStore {
     }
 
     fn delete(&self, mcp: &ServerName, var: &VarName) -> Result<bool> {
-        if !self.store.exists() {
+        if !self.store_exists()? {
             return Ok(false);
         }
         self.update(|contents| {

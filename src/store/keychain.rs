@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 
 /// `errSecItemNotFound`.
 const NOT_FOUND: i32 = -25300;
-/// `errSecInteractionNotAllowed`, `errSecAuthFailed`: the keychain is locked.
-const LOCKED: [i32; 2] = [-25308, -25293];
+/// `errSecInteractionNotAllowed` (locked, no UI), `errSecUserCanceled` (access denied at the
+/// prompt), `errSecAuthFailed` (wrong keychain password).
+const LOCKED: [i32; 3] = [-25308, -128, -25293];
 
 pub struct KeychainStore;
 

@@ -26,6 +26,7 @@ const SERVICE_IFACE: &str = "org.freedesktop.Secret.Service";
 const COLLECTION_IFACE: &str = "org.freedesktop.Secret.Collection";
 const ITEM_IFACE: &str = "org.freedesktop.Secret.Item";
 const PROMPT_IFACE: &str = "org.freedesktop.Secret.Prompt";
+const SESSION_COLLECTION: &str = "/org/freedesktop/secrets/collection/session/";
 const DH_ALGORITHM: &str = "dh-ietf1024-sha256-aes128-cbc-pkcs7";
 /// How long a user has to answer an unlock prompt on their desktop.
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -164,10 +165,16 @@ impl SecretServiceStore {
                     )
                     .await
                     .map_err(dbus_error)?;
-                reply
+                let (unlocked, locked) = reply
                     .body()
                     .deserialize::<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>()
-                    .map_err(|e| failed(format!("unexpected SearchItems reply: {e}")))
+                    .map_err(|e| failed(format!("unexpected SearchItems reply: {e}")))?;
+                // Items of the non-persistent session collection vanish at logout: not ours.
+                let persistent = |p: &OwnedObjectPath| !p.as_str().starts_with(SESSION_COLLECTION);
+                Ok((
+                    unlocked.into_iter().filter(persistent).collect(),
+                    locked.into_iter().filter(persistent).collect(),
+                ))
             }
         });
         async_io::block_on(futures_util::future::join_all(searches))
@@ -388,15 +395,16 @@ impl SecretStore for SecretServiceStore {
     fn set_many(&self, mcp: &ServerName, values: &[(VarName, Secret)]) -> Result<()> {
         let vars: Vec<VarName> = values.iter().map(|(v, _)| v.clone()).collect();
         let found = self.search_all(mcp, &vars)?;
+        // One unlock for every locked item we are about to update or delete.
+        let locked: Vec<OwnedObjectPath> =
+            found.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
+        self.unlock(&locked)?;
         let mut collection: Option<OwnedObjectPath> = None;
         for ((var, secret), (unlocked, locked)) in values.iter().zip(found) {
             let existing: Vec<OwnedObjectPath> = unlocked.into_iter().chain(locked).collect();
             if let Some((first, duplicates)) = existing.split_first() {
                 // Update in place (the item may have been made by secret-tool with extra
                 // attributes), and drop duplicates so every reader sees the same value.
-                if self.is_locked(first.as_str(), ITEM_IFACE)? {
-                    self.unlock(std::slice::from_ref(first))?;
-                }
                 self.call(
                     first.as_str(),
                     ITEM_IFACE,

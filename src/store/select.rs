@@ -4,6 +4,7 @@
 use super::{age_file::AgeFileStore, Backend, SecretStore};
 use crate::error::{Error, Result};
 use crate::home::CruxHome;
+use crate::index::Index;
 use crate::settings::Settings;
 
 /// Why a backend is the active one.
@@ -56,7 +57,25 @@ pub fn choose(home: &CruxHome) -> Result<Choice> {
             reason: Reason::Saved,
         });
     }
+    // Once credentials are stored, the automatic choice stays with their backend: a keyring
+    // that is locked or unreachable today is an error to fix, not a reason to scatter new
+    // credentials into another store.
+    if let Some((backend, count)) = backend_in_use(&Index::load(home)?) {
+        return Ok(Choice {
+            backend,
+            reason: Reason::Automatic(format!("{count} stored credential(s) are in {backend}")),
+        });
+    }
     Ok(automatic())
+}
+
+/// The backend holding most of the indexed credentials.
+fn backend_in_use(index: &Index) -> Option<(Backend, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (_, _, cred) in index.iter() {
+        *counts.entry(cred.backend).or_insert(0usize) += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n)
 }
 
 #[cfg(target_os = "macos")]
