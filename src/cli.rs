@@ -29,12 +29,102 @@ pub enum Command {
         #[command(subcommand)]
         command: McpCommand,
     },
+    /// Declare a project's servers (crux.json) and generate its .mcp.json
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
     /// Show the active keystore backend and why it was chosen, or change it
     Backend(BackendArgs),
+    /// Start a server with its credentials in its environment (what the installed launcher runs)
+    #[command(
+        after_help = "Reads CRUX_MCP_NAME and CRUX_AUTH_ENV_VARS from the environment, fetches those credentials, and execs COMMAND with them.\nExit 78 when a credential is missing; otherwise the server's own exit code."
+    )]
+    Launch {
+        /// The server's command line
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Write a crux.json in this directory
+    Create {
+        /// Project name (default: the directory's name)
+        name: Option<String>,
+    },
+    /// Add registered servers to crux.json and sync; with none, set up what crux.json declares
+    Install {
+        #[arg(value_name = "MCP")]
+        mcps: Vec<String>,
+    },
+    /// Remove a server from crux.json and from .mcp.json
+    Uninstall {
+        #[arg(value_name = "MCP")]
+        mcp: String,
+    },
+    /// Regenerate .mcp.json from crux.json (names only, never values)
+    Sync {
+        /// Every tracked project on this machine
+        #[arg(long)]
+        all: bool,
+    },
+    /// Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap
+    Status {
+        /// Every tracked project on this machine
+        #[arg(long)]
+        all: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum McpCommand {
+    /// Register a server: where it comes from and which credentials it needs
+    #[command(after_help = "Examples:
+  crux mcp add github --npx @modelcontextprotocol/server-github --keychain GITHUB_TOKEN
+  crux mcp add gh --npx @modelcontextprotocol/server-github --external-cli 'GITHUB_TOKEN=gh auth token'
+  crux mcp add local --command node --args \"server.js --port 0\" --keychain API_KEY
+  crux mcp add files --npx @modelcontextprotocol/server-filesystem -- /srv/data")]
+    Add(Box<AddArgs>),
+    /// List registered servers
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one server's definition and credential status
+    Show {
+        #[arg(value_name = "MCP")]
+        name: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unregister a server and delete its stored credentials
+    Remove {
+        #[arg(value_name = "MCP")]
+        name: String,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+        /// Keep its credentials in the keystore
+        #[arg(long)]
+        keep_secrets: bool,
+    },
     /// Store, list or delete a server's credentials
     #[command(after_help = "Examples:
   crux mcp auth github GITHUB_TOKEN                 prompt (hidden input) and store
@@ -43,6 +133,55 @@ pub enum McpCommand {
   crux mcp auth --list [github] [--json]            what is stored (values never shown)
   crux mcp auth --delete github GITHUB_TOKEN        remove from the keystore and the index")]
     Auth(AuthArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["npx", "uvx", "command", "local", "url"])))]
+pub struct AddArgs {
+    #[arg(value_name = "MCP")]
+    pub name: String,
+    /// An npm package, run with npx
+    #[arg(long, value_name = "PACKAGE")]
+    pub npx: Option<String>,
+    /// A PyPI package, run with uvx
+    #[arg(long, value_name = "PACKAGE")]
+    pub uvx: Option<String>,
+    /// A program (on PATH or a path)
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// A local server: a .js/.py file or an executable
+    #[arg(long, value_name = "PATH")]
+    pub local: Option<std::path::PathBuf>,
+    /// A remote server's URL
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Arguments for the server, as one shell-quoted string
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Option<String>,
+    /// More arguments for the server, after --
+    #[arg(last = true, value_name = "ARG")]
+    pub trailing: Vec<String>,
+    /// Tags, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "TAG[,TAG…]")]
+    pub tags: Vec<String>,
+    /// Variables stored in the keystore; each is prompted for (hidden) unless given
+    #[arg(long, value_delimiter = ',', value_name = "VAR[,VAR…]")]
+    pub keychain: Vec<String>,
+    /// A keychain variable's value, VAR=VALUE (visible in shell history and `ps`)
+    #[arg(long = "value", value_name = "VAR=VALUE", value_parser = secret_arg)]
+    pub values: Vec<Secret>,
+    /// Read the value of the single keychain variable from standard input
+    #[arg(long)]
+    pub stdin: bool,
+    /// VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR
+    #[arg(long = "external-cli", value_name = "VAR=COMMAND")]
+    pub external_cli: Vec<String>,
+    /// A one-time interactive setup command, run by `crux mcp auth <MCP>`
+    #[arg(long = "setup-cmd", value_name = "COMMAND")]
+    pub setup_cmd: Option<String>,
+    /// Replace an existing registration
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +218,14 @@ pub struct AuthArgs {
     /// Delete MCP's VAR from the keystore and the index
     #[arg(long)]
     pub delete: bool,
+
+    /// With MCP alone: prompt again for credentials already stored, and rerun its setup command
+    #[arg(long, conflicts_with_all = ["list", "delete", "var"])]
+    pub refresh: bool,
+
+    /// Every registered server that lacks a credential or its setup
+    #[arg(long, conflicts_with_all = ["mcp", "list", "delete"])]
+    pub all: bool,
 
     /// With --list: print JSON
     #[arg(long, requires = "list")]

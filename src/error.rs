@@ -34,6 +34,10 @@ pub enum Error {
     #[error("{mcp}: {var} is not stored")]
     NotStored { mcp: String, var: String },
 
+    /// An expected failure with its fix (exit 1).
+    #[error("{problem}")]
+    Failed { problem: String, fix: String },
+
     /// Wrong use of the command line; the message carries its own fix.
     #[error("{problem}")]
     Usage { problem: String, fix: String },
@@ -70,6 +74,10 @@ pub enum Error {
     #[error("{} is not encrypted to the identity in {}", store.display(), identity.display())]
     WrongIdentity { store: PathBuf, identity: PathBuf },
 
+    /// A launch that cannot go ahead: the inner error, with exit code 78 (EX_CONFIG).
+    #[error("{0}")]
+    Launch(Box<Error>),
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -83,6 +91,13 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    pub fn failed(problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::Failed {
+            problem: problem.into(),
+            fix: fix.into(),
         }
     }
 
@@ -116,8 +131,9 @@ impl Error {
             Error::EmptyValue { mcp, var } | Error::NulInValue { mcp, var } => {
                 format!("store a real value: crux mcp auth {mcp} {var}")
             }
-            Error::NotStored { mcp, .. } => format!("see what is stored: crux mcp auth --list {mcp}"),
-            Error::Usage { fix, .. } => fix.clone(),
+            Error::NotStored { mcp, .. } => format!("crux mcp auth {mcp}"),
+            Error::Usage { fix, .. } | Error::Failed { fix, .. } => fix.clone(),
+            Error::Launch(inner) => return inner.fix(),
             Error::StoreUnavailable { backend: Backend::SecretService, .. } => {
                 "start a Secret Service (e.g. gnome-keyring) in this session, or use the encrypted file: crux backend set age".into()
             }
@@ -157,6 +173,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage { .. } => ExitCode::from(2),
+            Error::Launch(_) => ExitCode::from(78),
             _ => ExitCode::from(1),
         }
     }
@@ -198,7 +215,7 @@ mod tests {
         };
         assert_eq!(
             e.render(),
-            "error: github: GITHUB_TOKEN is not stored; fix: see what is stored: crux mcp auth --list github"
+            "error: github: GITHUB_TOKEN is not stored; fix: crux mcp auth github"
         );
     }
 }

@@ -50,6 +50,12 @@ fn temp_prefix(path: &Path) -> String {
 /// Callers hold the [`Lock`]; under it any temp file left by a killed writer is stale, and
 /// is removed here.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with another mode (an executable launcher, a project's `.mcp.json`). The
+/// mode is set before the rename, so the file never appears with the wrong one.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let prefix = temp_prefix(path);
     remove_stale_temps(dir, &prefix);
@@ -60,11 +66,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&temp)
             .map_err(|e| Error::io(ctx("create"), e))?;
-        // An existing temp file of ours keeps its old mode: make sure.
-        file.set_permissions(fs::Permissions::from_mode(0o600))
+        // The umask, or an existing temp file of ours, may have left another mode.
+        file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io(ctx("protect"), e))?;
         file.write_all(bytes)
             .map_err(|e| Error::io(ctx("write"), e))?;

@@ -55,6 +55,15 @@ impl CruxHome {
     pub fn index_path(&self) -> PathBuf {
         self.root.join("secrets.json")
     }
+    pub fn registry_path(&self) -> PathBuf {
+        self.root.join("registry.json")
+    }
+    pub fn projects_path(&self) -> PathBuf {
+        self.root.join("projects.json")
+    }
+    pub fn launchers_dir(&self) -> PathBuf {
+        self.root.join("launchers")
+    }
     pub fn settings_path(&self) -> PathBuf {
         self.root.join("settings.json")
     }

@@ -5,11 +5,15 @@ use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
 use crate::index::{AuthType, Index};
 use crate::names::{ServerName, VarName};
+use crate::registry::{Registered, Registry};
 use crate::secret::Secret;
 use crate::store::{select, Backend};
 use std::io::{IsTerminal, Read};
 
 pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
+    if args.all {
+        return auth_all(home);
+    }
     if args.list {
         if args.var.is_some() {
             return Err(Error::usage(
@@ -39,10 +43,134 @@ pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
         }
         return delete(home, &mcp, &VarName::parse(var)?);
     }
+    if args.var.is_none() && args.values.is_empty() && args.value.is_none() && !args.stdin {
+        return auth_server(home, &mcp, args.refresh);
+    }
     let values = collect_values(&mcp, &args)?;
     let backend = store_credentials(home, &mcp, &values, AuthType::Keychain)?;
-    for (var, _) in &values {
+    report_stored(&mcp, &values, backend);
+    Ok(())
+}
+
+pub fn report_stored(mcp: &ServerName, values: &[(VarName, Secret)], backend: Backend) {
+    for (var, _) in values {
         println!("✓ Stored {var} for '{mcp}' ({backend})");
+    }
+}
+
+/// What a registered server still needs: keychain variables not stored (all of them with
+/// `refresh`), and whether its setup command must run.
+fn needs(
+    home: &CruxHome,
+    registered: &Registered,
+    mcp: &ServerName,
+    refresh: bool,
+) -> Result<(Vec<VarName>, bool)> {
+    let index = Index::load(home)?;
+    let mut vars = Vec::new();
+    for var in &registered.spec.auth.keychain {
+        let var = VarName::parse(var)?;
+        if refresh || index.get(mcp, &var).is_none() {
+            vars.push(var);
+        }
+    }
+    let setup =
+        registered.spec.auth.setup_cmd.is_some() && (refresh || registered.setup_ran_at.is_none());
+    Ok((vars, setup))
+}
+
+/// `crux mcp auth <MCP>`: prompts for every declared credential not stored yet, and runs the
+/// one-time setup command if it has not run.
+fn auth_server(home: &CruxHome, mcp: &ServerName, refresh: bool) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let registered = registry.get(mcp).ok_or_else(|| {
+        Error::failed(
+            format!("'{mcp}' is not registered, so crux does not know its variables"),
+            format!("register it (crux mcp add {mcp} …), or store one variable: crux mcp auth {mcp} <VAR>"),
+        )
+    })?;
+    let (vars, setup) = needs(home, registered, mcp, refresh)?;
+    if vars.is_empty() && !setup {
+        println!("✓ '{mcp}' has everything it needs (re-enter credentials with --refresh)");
+        return Ok(());
+    }
+    if !vars.is_empty() {
+        if !std::io::stdin().is_terminal() {
+            let names: Vec<&str> = vars.iter().map(VarName::as_str).collect();
+            return Err(Error::usage(
+                format!(
+                    "'{mcp}' needs {} and there is no terminal to prompt on",
+                    names.join(", ")
+                ),
+                format!(
+                    "pipe each value in: printf %s \"$VALUE\" | crux mcp auth {mcp} {} --stdin",
+                    names[0]
+                ),
+            ));
+        }
+        let mut values = Vec::new();
+        for var in vars {
+            let secret = prompt(mcp, &var)?;
+            check_value(mcp, &var, &secret)?;
+            values.push((var, secret));
+        }
+        let backend = store_credentials(home, mcp, &values, AuthType::Keychain)?;
+        report_stored(mcp, &values, backend);
+    }
+    if setup {
+        run_setup(
+            home,
+            mcp,
+            registered
+                .spec
+                .auth
+                .setup_cmd
+                .as_deref()
+                .unwrap_or_default(),
+        )?;
+    }
+    println!("✓ Authenticated '{mcp}'");
+    Ok(())
+}
+
+/// Runs a setup command interactively (the user's terminal is its terminal) and records it.
+fn run_setup(home: &CruxHome, mcp: &ServerName, command: &str) -> Result<()> {
+    println!("Running the setup of '{mcp}': {}", sanitize(command));
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .map_err(|e| Error::io("cannot start sh for the setup command", e))?;
+    if !status.success() {
+        return Err(Error::failed(
+            format!("{mcp}: the setup command failed ({status})"),
+            format!("fix what it reported, then run it again: crux mcp auth {mcp}"),
+        ));
+    }
+    let _lock = home.lock()?;
+    let mut registry = Registry::load(home)?;
+    if let Some(entry) = registry.servers.get_mut(mcp.as_str()) {
+        entry.setup_ran_at = Some(crate::index::now_rfc3339());
+        registry.save(home)?;
+    }
+    println!("✓ Setup of '{mcp}' done");
+    Ok(())
+}
+
+/// `crux mcp auth --all`: every registered server that lacks something.
+fn auth_all(home: &CruxHome) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let mut done = 0;
+    for (name, registered) in &registry.servers {
+        let mcp = ServerName::parse(name)?;
+        let (vars, setup) = needs(home, registered, &mcp, false)?;
+        if !vars.is_empty() || setup {
+            auth_server(home, &mcp, false)?;
+            done += 1;
+        }
+    }
+    if done == 0 {
+        println!("✓ Every registered server has its credentials and setup");
     }
     Ok(())
 }
@@ -204,10 +332,10 @@ fn delete(home: &CruxHome, mcp: &ServerName, var: &VarName) -> Result<()> {
         index.save(home)?;
     }
     match (existed, indexed) {
-        (false, false) => Err(Error::NotStored {
-            mcp: mcp.to_string(),
-            var: var.to_string(),
-        }),
+        (false, false) => Err(Error::failed(
+            format!("{mcp}: {var} is not stored"),
+            format!("see what is stored: crux mcp auth --list {mcp}"),
+        )),
         (true, _) => {
             println!("✓ Deleted {var} for '{mcp}' ({backend})");
             Ok(())
@@ -253,7 +381,6 @@ fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let header = ["SERVER", "VARIABLE", "AUTH", "BACKEND", "STORED"];
     let table: Vec<[String; 5]> = rows
         .iter()
         .map(|(m, v, c)| {
@@ -266,24 +393,7 @@ fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let print_row = |cells: [&str; 5]| {
-        let line: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    };
-    print_row(header);
-    for row in &table {
-        print_row([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-    }
+    crate::commands::print_table(&["SERVER", "VARIABLE", "AUTH", "BACKEND", "STORED"], &table);
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod backend;
+pub mod mcp;
+pub mod project;
 
 use crate::cli::{Cli, Command, McpCommand};
 use crate::error::Result;
@@ -10,9 +12,57 @@ use crate::home::CruxHome;
 pub fn execute(cli: Cli) -> Result<()> {
     let home = CruxHome::from_env()?;
     match cli.command {
-        Command::Mcp {
-            command: McpCommand::Auth(args),
-        } => auth::run(args, &home),
+        Command::Mcp { command } => match command {
+            McpCommand::Add(args) => mcp::add(*args, &home),
+            McpCommand::List { json } => mcp::list(&home, json),
+            McpCommand::Show { name, json } => mcp::show(&home, &name, json),
+            McpCommand::Remove {
+                name,
+                yes,
+                keep_secrets,
+            } => mcp::remove(&home, &name, yes, keep_secrets),
+            McpCommand::Auth(args) => auth::run(args, &home),
+        },
+        Command::Project { command } => project::run(command, &home),
         Command::Backend(args) => backend::run(args, &home),
+        Command::Launch { command } => Err(crate::launch::run(&command, &home)),
+        Command::Completions { shell } => {
+            print!("{}", completion_script(shell));
+            Ok(())
+        }
+    }
+}
+
+/// The completion script for `shell`, generated from the CLI definition.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "crux",
+        &mut out,
+    );
+    String::from_utf8(out).expect("completion scripts are UTF-8")
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }

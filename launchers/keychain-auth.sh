@@ -1,0 +1,18 @@
+#!/bin/sh
+# crux launcher for MCP servers with credentials (installed by crux into CRUX_HOME/launchers/;
+# the source is launchers/keychain-auth.sh in the crux repository).
+#
+# An MCP host runs it with CRUX_MCP_NAME and CRUX_AUTH_ENV_VARS in the environment and the
+# server's command line as arguments. crux fetches the credentials in one batch and execs the
+# server with them added to its environment; they never appear in argv or on disk. A missing
+# credential stops the launch with exit 78 and one line on stderr.
+crux_bin=@CRUX_BIN@
+if [ ! -x "$crux_bin" ]; then
+  crux_bin=$(command -v crux 2>/dev/null) || {
+    echo "crux launcher: the crux binary is gone from @CRUX_BIN_TEXT@ and not on PATH; reinstall crux, then run: crux project sync --all" >&2
+    exit 78
+  }
+fi
+CRUX_HOME=@CRUX_HOME@
+export CRUX_HOME
+exec "$crux_bin" launch -- "$@"

@@ -1,0 +1,420 @@
+//! `crux mcp add | list | show | remove`: the registry of servers.
+
+use crate::cli::AddArgs;
+use crate::commands::auth::{check_value, prompt, report_stored, store_credentials};
+use crate::error::{sanitize, Error, Result};
+use crate::home::CruxHome;
+use crate::index::{AuthType, Index};
+use crate::names::{ServerName, VarName};
+use crate::registry::{AuthSpec, Registered, Registry, ServerSpec, Source};
+use crate::secret::Secret;
+use crate::store::select;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+
+pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
+    let name = ServerName::parse(&args.name)?;
+    let source = source_of(&args)?;
+    let mut argv = match &args.args {
+        Some(text) => shlex::split(text).ok_or_else(|| {
+            Error::usage(
+                "--args is not valid shell quoting",
+                "quote it like a shell command line: --args \"--port 8080 --dir '/a b'\"",
+            )
+        })?,
+        None => Vec::new(),
+    };
+    argv.extend(args.trailing.iter().cloned());
+
+    let mut keychain: Vec<String> = Vec::new();
+    for var in &args.keychain {
+        let var = VarName::parse(var)?.to_string();
+        if !keychain.contains(&var) {
+            keychain.push(var);
+        }
+    }
+    let mut external_cli = BTreeMap::new();
+    for pair in &args.external_cli {
+        let (var, command) = pair.split_once('=').ok_or_else(|| {
+            Error::usage(
+                "--external-cli takes VAR=COMMAND",
+                "--external-cli 'GITHUB_TOKEN=gh auth token'",
+            )
+        })?;
+        external_cli.insert(
+            VarName::parse(var.trim())?.to_string(),
+            command.trim().to_owned(),
+        );
+    }
+    let spec = ServerSpec {
+        source,
+        args: argv,
+        tags: args
+            .tags
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        auth: AuthSpec {
+            keychain,
+            external_cli,
+            setup_cmd: args.setup_cmd.clone().filter(|c| !c.trim().is_empty()),
+        },
+    };
+    if matches!(spec.source, Source::Url { .. }) && (!spec.auth.is_empty() || !spec.args.is_empty())
+    {
+        return Err(Error::usage(
+            "a remote (--url) server takes no command arguments, and its credentials are not keychain, external-cli or setup-cmd variables",
+            format!("register it as: crux mcp add {name} --url <URL>"),
+        ));
+    }
+    spec.validate(name.as_str())?;
+    for (var, command) in &spec.auth.external_cli {
+        let program = shlex::split(command)
+            .and_then(|w| w.into_iter().next())
+            .unwrap_or_default();
+        if which::which(&program).is_err() {
+            eprintln!(
+                "warning: `{}` (for {var}) is not on PATH now; the launch will fail until it is",
+                sanitize(&program)
+            );
+        }
+    }
+
+    // Every value is gathered and checked before anything is registered or stored.
+    let values = collect_add_values(&name, &spec, &args)?;
+
+    {
+        let _lock = home.lock()?;
+        let mut registry = Registry::load(home)?;
+        if registry.get(&name).is_some() && !args.force {
+            return Err(Error::failed(
+                format!("'{name}' is already registered"),
+                format!("see it with: crux mcp show {name}; replace it with: crux mcp add {name} --force …"),
+            ));
+        }
+        registry.servers.insert(
+            name.to_string(),
+            Registered {
+                spec: spec.clone(),
+                added_at: crate::index::now_rfc3339(),
+                setup_ran_at: None,
+            },
+        );
+        registry.save(home)?;
+    }
+    println!("✓ Registered '{name}' ({})", spec.describe_source());
+
+    let mut stored = 0;
+    if !values.is_empty() {
+        let backend = store_credentials(home, &name, &values, AuthType::Keychain)?;
+        report_stored(&name, &values, backend);
+        stored = values.len();
+    }
+    if stored == spec.auth.keychain.len() && !spec.auth.keychain.is_empty() {
+        println!("✓ Authenticated '{name}'");
+    } else if !spec.auth.keychain.is_empty() {
+        println!("Store its credentials with: crux mcp auth {name}");
+    }
+    if spec.auth.setup_cmd.is_some() {
+        println!("Run its one-time setup with: crux mcp auth {name}");
+    }
+    Ok(())
+}
+
+fn source_of(args: &AddArgs) -> Result<Source> {
+    if let Some(package) = &args.npx {
+        return Ok(Source::Npx {
+            package: package.clone(),
+        });
+    }
+    if let Some(package) = &args.uvx {
+        return Ok(Source::Uvx {
+            package: package.clone(),
+        });
+    }
+    if let Some(url) = &args.url {
+        return Ok(Source::Url { url: url.clone() });
+    }
+    if let Some(path) = &args.local {
+        let full = std::fs::canonicalize(path).map_err(|e| {
+            Error::failed(
+                format!("the local server {} cannot be used: {e}", path.display()),
+                "give the path of the server's entry file (a .js or .py file, or an executable)",
+            )
+        })?;
+        if !full.is_file() {
+            return Err(Error::failed(
+                format!("{} is not a file", full.display()),
+                "give the path of the server's entry file (a .js or .py file, or an executable)",
+            ));
+        }
+        return Ok(Source::Local {
+            path: full.to_string_lossy().into_owned(),
+        });
+    }
+    let command = args.command.clone().expect("clap requires one source");
+    let found = if command.contains('/') {
+        std::path::Path::new(&command).is_file()
+    } else {
+        which::which(&command).is_ok()
+    };
+    if !found {
+        return Err(Error::failed(
+            format!("the command `{}` is not found", sanitize(&command)),
+            "install it, or give its full path: crux mcp add <MCP> --command /path/to/server",
+        ));
+    }
+    Ok(Source::Command { command })
+}
+
+fn collect_add_values(
+    name: &ServerName,
+    spec: &ServerSpec,
+    args: &AddArgs,
+) -> Result<Vec<(VarName, Secret)>> {
+    let declared: Vec<VarName> = spec
+        .auth
+        .keychain
+        .iter()
+        .map(|v| VarName::parse(v))
+        .collect::<Result<_>>()?;
+    let mut given: BTreeMap<VarName, Secret> = BTreeMap::new();
+    for pair in &args.values {
+        let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
+            Error::usage(
+                "--value takes VAR=VALUE, and one has no '='",
+                "--value NAME=VALUE",
+            )
+        })?;
+        let var = VarName::parse(var)?;
+        if !declared.contains(&var) {
+            return Err(Error::usage(
+                format!("--value names {var}, which is not declared with --keychain"),
+                format!("declare it: --keychain {var}"),
+            ));
+        }
+        given.insert(var, Secret::new(value));
+    }
+    if !args.values.is_empty() {
+        eprintln!("warning: a value given on the command line stays in your shell history and is visible to other processes (ps); prefer the hidden prompt or --stdin");
+    }
+    if args.stdin {
+        let [only] = declared.as_slice() else {
+            return Err(Error::usage(
+                "--stdin reads one value, but not exactly one --keychain variable is declared",
+                "use --value VAR=VALUE for several, or store them afterwards: crux mcp auth <MCP> <VAR> --stdin",
+            ));
+        };
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("cannot read standard input", e))?;
+        let trimmed = text
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+            .unwrap_or(&text);
+        given.insert(only.clone(), Secret::new(trimmed));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut values = Vec::new();
+    for var in declared {
+        let secret = match given.remove(&var) {
+            Some(secret) => secret,
+            None if interactive && !args.stdin => prompt(name, &var)?,
+            None => continue,
+        };
+        check_value(name, &var, &secret)?;
+        values.push((var, secret));
+    }
+    Ok(values)
+}
+
+/// Per keychain variable of a server: whether the index lists it.
+fn credential_status(
+    name: &str,
+    spec: &ServerSpec,
+    index: &Index,
+) -> Vec<(String, Option<crate::index::Credential>)> {
+    spec.auth
+        .keychain
+        .iter()
+        .map(|var| {
+            let cred = index
+                .servers
+                .get(name)
+                .and_then(|s| s.credentials.get(var))
+                .cloned();
+            (var.clone(), cred)
+        })
+        .collect()
+}
+
+pub fn list(home: &CruxHome, json: bool) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let index = Index::load(home)?;
+    if json {
+        let out: Vec<_> = registry
+            .servers
+            .iter()
+            .map(|(name, r)| {
+                let missing: Vec<String> = credential_status(name, &r.spec, &index)
+                    .into_iter()
+                    .filter(|(_, c)| c.is_none())
+                    .map(|(v, _)| v)
+                    .collect();
+                serde_json::json!({
+                    "name": name, "source": r.spec.source, "args": r.spec.args, "tags": r.spec.tags,
+                    "auth": r.spec.auth, "missing_credentials": missing, "added_at": r.added_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return Ok(());
+    }
+    if registry.servers.is_empty() {
+        eprintln!(
+            "No servers registered. Add one: crux mcp add <MCP> --npx <package> --keychain <VAR>"
+        );
+        return Ok(());
+    }
+    let rows: Vec<[String; 5]> = registry
+        .servers
+        .iter()
+        .map(|(name, r)| {
+            let status = credential_status(name, &r.spec, &index);
+            let missing: Vec<&str> = status
+                .iter()
+                .filter(|(_, c)| c.is_none())
+                .map(|(v, _)| v.as_str())
+                .collect();
+            let creds = if status.is_empty() {
+                "-".to_owned()
+            } else if missing.is_empty() {
+                format!("{} stored", status.len())
+            } else {
+                format!("missing {}", missing.join(","))
+            };
+            [
+                sanitize(name),
+                sanitize(&r.spec.describe_source()),
+                r.spec.auth_kinds().join(","),
+                creds,
+                sanitize(&r.spec.tags.join(",")),
+            ]
+        })
+        .collect();
+    crate::commands::print_table(&["NAME", "SOURCE", "AUTH", "CREDENTIALS", "TAGS"], &rows);
+    Ok(())
+}
+
+pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
+    let name = ServerName::parse(name)?;
+    let registry = Registry::load(home)?;
+    let r = registry.require(&name)?;
+    let index = Index::load(home)?;
+    let status = credential_status(name.as_str(), &r.spec, &index);
+    if json {
+        let creds: Vec<_> = status
+            .iter()
+            .map(|(v, c)| serde_json::json!({"variable": v, "stored": c.is_some(), "backend": c.as_ref().map(|c| c.backend), "stored_at": c.as_ref().map(|c| &c.stored_at)}))
+            .collect();
+        let out = serde_json::json!({
+            "name": name.as_str(), "source": r.spec.source, "args": r.spec.args, "tags": r.spec.tags,
+            "auth": r.spec.auth, "credentials": creds, "added_at": r.added_at, "setup_ran_at": r.setup_ran_at,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return Ok(());
+    }
+    println!("name:     {name}");
+    println!("source:   {}", sanitize(&r.spec.describe_source()));
+    if let Some(cmd) = r.spec.command_line() {
+        println!(
+            "starts:   {}",
+            sanitize(&shlex::try_join(cmd.iter().map(String::as_str)).unwrap_or_default())
+        );
+    }
+    if !r.spec.tags.is_empty() {
+        println!("tags:     {}", sanitize(&r.spec.tags.join(", ")));
+    }
+    println!("added:    {}", r.added_at);
+    for (var, cred) in &status {
+        match cred {
+            Some(c) => println!(
+                "keychain: {var} — stored in {} at {}",
+                c.backend, c.stored_at
+            ),
+            None => println!("keychain: {var} — missing (store it: crux mcp auth {name})"),
+        }
+    }
+    for (var, command) in &r.spec.auth.external_cli {
+        println!("external: {var} ← `{}` at every launch", sanitize(command));
+    }
+    if let Some(cmd) = &r.spec.auth.setup_cmd {
+        match &r.setup_ran_at {
+            Some(at) => println!("setup:    `{}` — ran at {at}", sanitize(cmd)),
+            None => println!(
+                "setup:    `{}` — not run yet (run it: crux mcp auth {name})",
+                sanitize(cmd)
+            ),
+        }
+    }
+    Ok(())
+}
+
+pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Result<()> {
+    let name = ServerName::parse(name)?;
+    let registry = Registry::load(home)?;
+    registry.require(&name)?;
+    let stored: Vec<(String, crate::index::Credential)> = Index::load(home)?
+        .servers
+        .get(name.as_str())
+        .map(|s| s.credentials.clone().into_iter().collect())
+        .unwrap_or_default();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                format!(
+                    "removing '{name}' needs a confirmation, and there is no terminal to ask on"
+                ),
+                format!("crux mcp remove {name} --yes"),
+            ));
+        }
+        let what = if keep_secrets || stored.is_empty() {
+            String::new()
+        } else {
+            format!(" and delete its {} stored credential(s)", stored.len())
+        };
+        eprint!("Remove '{name}'{what}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Error::io("cannot read the answer", e))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("Nothing removed.");
+            return Ok(());
+        }
+    }
+    let _lock = home.lock()?;
+    let mut registry = Registry::load(home)?;
+    let mut index = Index::load(home)?;
+    if !keep_secrets {
+        for (var, cred) in &stored {
+            let var = VarName::parse(var)?;
+            select::open(cred.backend, home)?.delete(&name, &var)?;
+            index.remove(&name, &var);
+            index.save(home)?;
+            println!("✓ Deleted {var} ({})", cred.backend);
+        }
+    }
+    registry.servers.remove(name.as_str());
+    registry.save(home)?;
+    println!("✓ Removed '{name}'");
+    if keep_secrets && !stored.is_empty() {
+        println!(
+            "Its {} credential(s) stay stored (crux mcp auth --list {name}).",
+            stored.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Projects: a project's `crux.json` (committed: which servers it uses, with their
+//! definitions, never a value) and `CRUX_HOME/projects.json` (which projects this machine
+//! tracks, and which `.mcp.json` entries crux generated in each).
+
+use crate::error::{sanitize, Error, Result};
+use crate::home::CruxHome;
+use crate::jsonfile;
+use crate::registry::ServerSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const PROJECT_VERSION: u64 = 1;
+const PROJECTS_VERSION: u64 = 1;
+pub const PROJECT_FILE: &str = "crux.json";
+
+/// A server in `crux.json`: its full definition (what `crux project install` writes, so a
+/// teammate's crux can register it), or `{}` to use the definition in the local registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ProjectServer {
+    Spec(Box<ServerSpec>),
+    Registered {},
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectFile {
+    pub version: u64,
+    pub name: String,
+    #[serde(default)]
+    pub servers: BTreeMap<String, ProjectServer>,
+}
+
+impl ProjectFile {
+    pub fn new(name: &str) -> ProjectFile {
+        ProjectFile {
+            version: PROJECT_VERSION,
+            name: name.to_owned(),
+            servers: BTreeMap::new(),
+        }
+    }
+
+    pub fn load(dir: &Path) -> Result<Option<ProjectFile>> {
+        let path = dir.join(PROJECT_FILE);
+        let file: Option<ProjectFile> = jsonfile::load(&path, PROJECT_VERSION)?;
+        if let Some(file) = &file {
+            for (name, server) in &file.servers {
+                let check = crate::names::ServerName::parse(name).and_then(|_| match server {
+                    ProjectServer::Spec(spec) => spec.validate(name),
+                    ProjectServer::Registered {} => Ok(()),
+                });
+                check.map_err(|e| Error::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                    fix: format!(
+                        "fix or remove the entry '{}' in {}",
+                        sanitize(name),
+                        path.display()
+                    ),
+                })?;
+            }
+        }
+        Ok(file)
+    }
+
+    /// Writes `crux.json` (0644: it is committed and holds no secret).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("crux.json serializes");
+        bytes.push(b'\n');
+        crate::fsutil::write_atomic_mode(&dir.join(PROJECT_FILE), &bytes, 0o644)
+    }
+}
+
+/// The project around `start`: the nearest directory, going up, holding a `crux.json`.
+pub fn find_project(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join(PROJECT_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+pub fn require_project(start: &Path) -> Result<PathBuf> {
+    find_project(start).ok_or_else(|| {
+        Error::failed(
+            format!("no {PROJECT_FILE} here or in any parent directory"),
+            "create one here: crux project create",
+        )
+    })
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Tracked {
+    /// The `.mcp.json` entries crux wrote in this project at the last sync.
+    #[serde(default)]
+    pub generated: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Projects {
+    pub version: u64,
+    #[serde(default)]
+    pub projects: BTreeMap<PathBuf, Tracked>,
+}
+
+impl Default for Projects {
+    fn default() -> Self {
+        Projects {
+            version: PROJECTS_VERSION,
+            projects: BTreeMap::new(),
+        }
+    }
+}
+
+impl Projects {
+    pub fn load(home: &CruxHome) -> Result<Projects> {
+        Ok(jsonfile::load(&home.projects_path(), PROJECTS_VERSION)?.unwrap_or_default())
+    }
+
+    /// Saves; the caller holds the CRUX_HOME lock.
+    pub fn save(&self, home: &CruxHome) -> Result<()> {
+        home.ensure()?;
+        jsonfile::save(&home.projects_path(), self)
+    }
+}
