@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Minimal real MCP host for crux's end-to-end tests, built on the official `mcp` SDK.
+
+Usage:
+    py_client.py <path/to/.mcp.json> <server-name> <tool-name> [json-args]
+    py_client.py <path/to/.mcp.json> <server-name> --list-tools
+
+Reads `mcpServers.<server-name>` (command, args, env) from the file and starts it with the
+SDK's stdio client, exactly as an MCP host would: the server gets the SDK's default
+environment (HOME, LOGNAME, PATH, SHELL, TERM, USER from this process) plus the entry's
+`env`, and nothing else from this process's environment.
+
+Output: the tool result's text content on stdout (each text block followed by a newline),
+or the tool names one per line with --list-tools. The server's own stderr passes through to
+this process's stderr.
+
+Exit codes:
+    0  success
+    2  usage error, unreadable .mcp.json, missing or non-stdio entry
+    3  the server could not be spawned, died, or the MCP handshake/request failed or timed out
+    4  the tool reported an error (isError) or the server answered with an MCP error
+
+PY_CLIENT_TIMEOUT (seconds, default 60) bounds the whole session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+import anyio
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
+
+CONNECTION_CLOSED = -32000  # mcp_types.jsonrpc.CONNECTION_CLOSED
+
+
+class ToolError(Exception):
+    """The tool (or the server, for a request) answered with an error."""
+
+
+def die(code: int, msg: str) -> NoReturn:
+    print(f"py_client: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load_entry(path: str, name: str) -> StdioServerParameters:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        die(2, f"cannot read {path}: {e}")
+    servers = doc.get("mcpServers") if isinstance(doc, dict) else None
+    if not isinstance(servers, dict) or name not in servers:
+        die(2, f"no server named {name!r} under mcpServers in {path}")
+    entry = servers[name]
+    if not isinstance(entry, dict) or not isinstance(entry.get("command"), str):
+        die(2, f"server {name!r} in {path} is not a stdio entry (no \"command\")")
+    args = entry.get("args") or []
+    env = entry.get("env") or {}
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        die(2, f"server {name!r}: \"args\" must be a list of strings")
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        die(2, f"server {name!r}: \"env\" must be an object of strings")
+    # env is merged by the SDK over get_default_environment(); nothing else is inherited.
+    return StdioServerParameters(command=entry["command"], args=args, env=env)
+
+
+async def run(params: StdioServerParameters, tool: str | None, arguments: dict[str, Any]) -> list[str]:
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            try:
+                await session.initialize()
+            except Exception as e:  # connection closed before the handshake: server did not start
+                raise ConnectionError(f"initialize failed: {e}") from e
+            if tool is None:
+                tools = await session.list_tools()
+                return [t.name for t in tools.tools]
+            try:
+                result = await session.call_tool(tool, arguments)
+            except MCPError as e:
+                if e.code == CONNECTION_CLOSED:
+                    raise ConnectionError(f"connection closed during tools/call: {e}") from e
+                raise ToolError(f"MCP error {e.code}: {e}") from e
+            texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
+            if result.is_error:
+                raise ToolError("\n".join(texts) or "tool returned isError with no text")
+            return texts
+
+
+def leaf(exc: BaseException) -> BaseException:
+    """Unwrap anyio/asyncio exception groups down to the first real error."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[0] in ("-h", "--help"):
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    path, name, tool_arg = argv[0], argv[1], argv[2]
+    params = load_entry(path, name)
+    tool: str | None
+    if tool_arg == "--list-tools":
+        if len(argv) != 3:
+            die(2, "--list-tools takes no further arguments")
+        tool, arguments = None, {}
+    else:
+        tool = tool_arg
+        arguments = {}
+        if len(argv) > 3:
+            try:
+                arguments = json.loads(argv[3])
+            except ValueError as e:
+                die(2, f"json-args is not valid JSON: {e}")
+            if not isinstance(arguments, dict):
+                die(2, "json-args must be a JSON object")
+        if len(argv) > 4:
+            die(2, "too many arguments")
+
+    timeout = float(os.environ.get("PY_CLIENT_TIMEOUT", "60"))
+
+    async def bounded() -> list[str]:
+        with anyio.fail_after(timeout):
+            return await run(params, tool, arguments)
+
+    try:
+        lines = anyio.run(bounded)
+    except BaseException as raw:  # noqa: BLE001 - report every failure as one stderr line
+        e = leaf(raw)
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        if isinstance(e, ToolError):
+            die(4, f"{name}: tool {tool!r} failed: {e}")
+        if isinstance(e, TimeoutError):
+            die(3, f"{name}: timed out after {timeout:g}s")
+        if isinstance(e, OSError) and not isinstance(e, ConnectionError):
+            die(3, f"{name}: cannot start {params.command!r}: {e}")
+        die(3, f"{name}: server failed: {e or type(e).__name__}")
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
