@@ -41,6 +41,11 @@ pub struct Keyring {
 
 impl Keyring {
     pub fn start() -> Keyring {
+        Keyring::start_with(None)
+    }
+
+    /// A keyring whose bus listens on `socket` instead of inside its temp dir.
+    pub fn start_with(socket: Option<PathBuf>) -> Keyring {
         require_tool("dbus-daemon", "dbus");
         require_tool("gnome-keyring-daemon", "gnome-keyring");
         let dir = tempfile::tempdir().unwrap();
@@ -50,7 +55,7 @@ impl Keyring {
         std::fs::create_dir_all(&run).unwrap();
         std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .unwrap();
-        let socket = run.join("bus");
+        let socket = socket.unwrap_or_else(|| run.join("bus"));
         let address = format!("unix:path={}", socket.display());
         let dbus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--nopidfile"])
@@ -151,6 +156,60 @@ impl Keyring {
     }
 }
 
+/// The user's standard session-bus socket, `/run/user/<uid>/bus`, claimed for one test: a
+/// stripped environment (no DBUS_SESSION_BUS_ADDRESS, no XDG_RUNTIME_DIR) finds the bus only
+/// there. Refuses to touch a live bus that belongs to someone else.
+pub struct UserBus {
+    _lock: std::fs::File,
+    socket: PathBuf,
+}
+
+impl UserBus {
+    /// Claims the socket and starts a keyring on it.
+    pub fn claim() -> (UserBus, Keyring) {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let dir = PathBuf::from(format!("/run/user/{uid}"));
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".crux-tests.lock"))
+            .unwrap();
+        lock.lock().unwrap();
+        let socket = dir.join("bus");
+        if socket.exists() {
+            let live = std::os::unix::net::UnixStream::connect(&socket).is_ok();
+            assert!(
+                !live,
+                "{} is a live session bus; these tests need it free (run them in CI or a clean session)",
+                socket.display()
+            );
+            std::fs::remove_file(&socket).unwrap();
+        }
+        let keyring = Keyring::start_with(Some(socket.clone()));
+        (
+            UserBus {
+                _lock: lock,
+                socket,
+            },
+            keyring,
+        )
+    }
+}
+
+impl Drop for UserBus {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
 impl Drop for Keyring {
     fn drop(&mut self) {
         let _ = self.daemon.kill();
@@ -171,7 +230,7 @@ pub fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
     }
 }
 
-fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
+pub fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -194,8 +253,9 @@ fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
 /// An isolated user: a home, a CRUX_HOME inside it, and optionally a keyring. Records
 /// everything crux printed, so leak checks can search it.
 pub struct Env {
-    pub dir: TempDir,
     pub keyring: Option<Keyring>,
+    pub user_bus: Option<UserBus>,
+    pub dir: TempDir,
     pub backend: Option<&'static str>,
     pub printed: std::cell::RefCell<Vec<u8>>,
 }
@@ -206,6 +266,7 @@ impl Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
             keyring: None,
+            user_bus: None,
             backend: None,
             printed: Default::default(),
         }
@@ -228,6 +289,16 @@ impl Env {
         };
         env.backend = Some(backend);
         env
+    }
+
+    /// A keyring on the user's standard bus socket, found without any bus variable.
+    pub fn desktop_on_user_bus() -> Env {
+        let (bus, keyring) = UserBus::claim();
+        Env {
+            keyring: Some(keyring),
+            user_bus: Some(bus),
+            ..Env::headless()
+        }
     }
 
     pub fn home(&self) -> PathBuf {

@@ -1,0 +1,347 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'crux'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'crux' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Manage MCP servers and their credentials')
+            [CompletionResult]::new('project', 'project', [CompletionResultType]::ParameterValue, 'Declare a project''s servers (crux.json) and generate its .mcp.json')
+            [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
+            [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;mcp' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Register a server: where it comes from and which credentials it needs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;mcp;add' {
+            [CompletionResult]::new('--npx', '--npx', [CompletionResultType]::ParameterName, 'An npm package, run with npx')
+            [CompletionResult]::new('--uvx', '--uvx', [CompletionResultType]::ParameterName, 'A PyPI package, run with uvx')
+            [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'A program (on PATH or a path)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'A local server: a .js/.py file or an executable')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'A remote server''s URL')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments for the server, as one shell-quoted string')
+            [CompletionResult]::new('--tags', '--tags', [CompletionResultType]::ParameterName, 'Tags, comma-separated')
+            [CompletionResult]::new('--keychain', '--keychain', [CompletionResultType]::ParameterName, 'Variables stored in the keystore; each is prompted for (hidden) unless given')
+            [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)')
+            [CompletionResult]::new('--external-cli', '--external-cli', [CompletionResultType]::ParameterName, 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR')
+            [CompletionResult]::new('--setup-cmd', '--setup-cmd', [CompletionResultType]::ParameterName, 'A one-time interactive setup command, run by `crux mcp auth <MCP>`')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value of the single keychain variable from standard input')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing registration')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;show' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;remove' {
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--keep-secrets', '--keep-secrets', [CompletionResultType]::ParameterName, 'Keep its credentials in the keystore')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;auth' {
+            [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value of VAR from standard input (one trailing newline is dropped)')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List stored credentials (values are never shown)')
+            [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete MCP''s VAR from the keystore and the index')
+            [CompletionResult]::new('--refresh', '--refresh', [CompletionResultType]::ParameterName, 'With MCP alone: prompt again for credentials already stored, and rerun its setup command')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every registered server that lacks a credential or its setup')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --list: print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Register a server: where it comes from and which credentials it needs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;mcp;help;add' {
+            break
+        }
+        'crux;mcp;help;list' {
+            break
+        }
+        'crux;mcp;help;show' {
+            break
+        }
+        'crux;mcp;help;remove' {
+            break
+        }
+        'crux;mcp;help;auth' {
+            break
+        }
+        'crux;mcp;help;help' {
+            break
+        }
+        'crux;project' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;project;create' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;project;install' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;project;uninstall' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;project;sync' {
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every tracked project on this machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;project;status' {
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every tracked project on this machine')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;project;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;project;help;create' {
+            break
+        }
+        'crux;project;help;install' {
+            break
+        }
+        'crux;project;help;uninstall' {
+            break
+        }
+        'crux;project;help;sync' {
+            break
+        }
+        'crux;project;help;status' {
+            break
+        }
+        'crux;project;help;help' {
+            break
+        }
+        'crux;backend' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Move every stored credential to another backend, then delete the old copies')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;backend;set' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;backend;migrate' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;backend;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Move every stored credential to another backend, then delete the old copies')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;backend;help;set' {
+            break
+        }
+        'crux;backend;help;migrate' {
+            break
+        }
+        'crux;backend;help;help' {
+            break
+        }
+        'crux;launch' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;help' {
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Manage MCP servers and their credentials')
+            [CompletionResult]::new('project', 'project', [CompletionResultType]::ParameterValue, 'Declare a project''s servers (crux.json) and generate its .mcp.json')
+            [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
+            [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;help;mcp' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Register a server: where it comes from and which credentials it needs')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
+            break
+        }
+        'crux;help;mcp;add' {
+            break
+        }
+        'crux;help;mcp;list' {
+            break
+        }
+        'crux;help;mcp;show' {
+            break
+        }
+        'crux;help;mcp;remove' {
+            break
+        }
+        'crux;help;mcp;auth' {
+            break
+        }
+        'crux;help;project' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
+            break
+        }
+        'crux;help;project;create' {
+            break
+        }
+        'crux;help;project;install' {
+            break
+        }
+        'crux;help;project;uninstall' {
+            break
+        }
+        'crux;help;project;sync' {
+            break
+        }
+        'crux;help;project;status' {
+            break
+        }
+        'crux;help;backend' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Move every stored credential to another backend, then delete the old copies')
+            break
+        }
+        'crux;help;backend;set' {
+            break
+        }
+        'crux;help;backend;migrate' {
+            break
+        }
+        'crux;help;launch' {
+            break
+        }
+        'crux;help;completions' {
+            break
+        }
+        'crux;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

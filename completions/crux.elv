@@ -1,0 +1,287 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[crux] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'crux'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'crux'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand mcp 'Manage MCP servers and their credentials'
+            cand project 'Declare a project''s servers (crux.json) and generate its .mcp.json'
+            cand backend 'Show the active keystore backend and why it was chosen, or change it'
+            cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;mcp'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Register a server: where it comes from and which credentials it needs'
+            cand list 'List registered servers'
+            cand show 'Show one server''s definition and credential status'
+            cand remove 'Unregister a server and delete its stored credentials'
+            cand auth 'Store, list or delete a server''s credentials'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;mcp;add'= {
+            cand --npx 'An npm package, run with npx'
+            cand --uvx 'A PyPI package, run with uvx'
+            cand --command 'A program (on PATH or a path)'
+            cand --local 'A local server: a .js/.py file or an executable'
+            cand --url 'A remote server''s URL'
+            cand --args 'Arguments for the server, as one shell-quoted string'
+            cand --tags 'Tags, comma-separated'
+            cand --keychain 'Variables stored in the keystore; each is prompted for (hidden) unless given'
+            cand --value 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)'
+            cand --external-cli 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR'
+            cand --setup-cmd 'A one-time interactive setup command, run by `crux mcp auth <MCP>`'
+            cand --stdin 'Read the value of the single keychain variable from standard input'
+            cand --force 'Replace an existing registration'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;show'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;remove'= {
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --keep-secrets 'Keep its credentials in the keystore'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;auth'= {
+            cand --value 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)'
+            cand --stdin 'Read the value of VAR from standard input (one trailing newline is dropped)'
+            cand --list 'List stored credentials (values are never shown)'
+            cand --delete 'Delete MCP''s VAR from the keystore and the index'
+            cand --refresh 'With MCP alone: prompt again for credentials already stored, and rerun its setup command'
+            cand --all 'Every registered server that lacks a credential or its setup'
+            cand --json 'With --list: print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;help'= {
+            cand add 'Register a server: where it comes from and which credentials it needs'
+            cand list 'List registered servers'
+            cand show 'Show one server''s definition and credential status'
+            cand remove 'Unregister a server and delete its stored credentials'
+            cand auth 'Store, list or delete a server''s credentials'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;mcp;help;add'= {
+        }
+        &'crux;mcp;help;list'= {
+        }
+        &'crux;mcp;help;show'= {
+        }
+        &'crux;mcp;help;remove'= {
+        }
+        &'crux;mcp;help;auth'= {
+        }
+        &'crux;mcp;help;help'= {
+        }
+        &'crux;project'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Write a crux.json in this directory'
+            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand uninstall 'Remove a server from crux.json and from .mcp.json'
+            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;project;create'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;project;install'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;project;uninstall'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;project;sync'= {
+            cand --all 'Every tracked project on this machine'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;project;status'= {
+            cand --all 'Every tracked project on this machine'
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;project;help'= {
+            cand create 'Write a crux.json in this directory'
+            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand uninstall 'Remove a server from crux.json and from .mcp.json'
+            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;project;help;create'= {
+        }
+        &'crux;project;help;install'= {
+        }
+        &'crux;project;help;uninstall'= {
+        }
+        &'crux;project;help;sync'= {
+        }
+        &'crux;project;help;status'= {
+        }
+        &'crux;project;help;help'= {
+        }
+        &'crux;backend'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+            cand migrate 'Move every stored credential to another backend, then delete the old copies'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;backend;set'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;backend;migrate'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;backend;help'= {
+            cand set 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+            cand migrate 'Move every stored credential to another backend, then delete the old copies'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;backend;help;set'= {
+        }
+        &'crux;backend;help;migrate'= {
+        }
+        &'crux;backend;help;help'= {
+        }
+        &'crux;launch'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;help'= {
+            cand mcp 'Manage MCP servers and their credentials'
+            cand project 'Declare a project''s servers (crux.json) and generate its .mcp.json'
+            cand backend 'Show the active keystore backend and why it was chosen, or change it'
+            cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;help;mcp'= {
+            cand add 'Register a server: where it comes from and which credentials it needs'
+            cand list 'List registered servers'
+            cand show 'Show one server''s definition and credential status'
+            cand remove 'Unregister a server and delete its stored credentials'
+            cand auth 'Store, list or delete a server''s credentials'
+        }
+        &'crux;help;mcp;add'= {
+        }
+        &'crux;help;mcp;list'= {
+        }
+        &'crux;help;mcp;show'= {
+        }
+        &'crux;help;mcp;remove'= {
+        }
+        &'crux;help;mcp;auth'= {
+        }
+        &'crux;help;project'= {
+            cand create 'Write a crux.json in this directory'
+            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand uninstall 'Remove a server from crux.json and from .mcp.json'
+            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+        }
+        &'crux;help;project;create'= {
+        }
+        &'crux;help;project;install'= {
+        }
+        &'crux;help;project;uninstall'= {
+        }
+        &'crux;help;project;sync'= {
+        }
+        &'crux;help;project;status'= {
+        }
+        &'crux;help;backend'= {
+            cand set 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+            cand migrate 'Move every stored credential to another backend, then delete the old copies'
+        }
+        &'crux;help;backend;set'= {
+        }
+        &'crux;help;backend;migrate'= {
+        }
+        &'crux;help;launch'= {
+        }
+        &'crux;help;completions'= {
+        }
+        &'crux;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

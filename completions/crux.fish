@@ -1,0 +1,144 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_crux_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_crux_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_crux_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_crux_using_subcommand
+    set -l cmd (__fish_crux_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c crux -n "__fish_crux_needs_command" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_needs_command" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_needs_command" -f -a "mcp" -d 'Manage MCP servers and their credentials'
+complete -c crux -n "__fish_crux_needs_command" -f -a "project" -d 'Declare a project\'s servers (crux.json) and generate its .mcp.json'
+complete -c crux -n "__fish_crux_needs_command" -f -a "backend" -d 'Show the active keystore backend and why it was chosen, or change it'
+complete -c crux -n "__fish_crux_needs_command" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
+complete -c crux -n "__fish_crux_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c crux -n "__fish_crux_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "list" -d 'List registered servers'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "show" -d 'Show one server\'s definition and credential status'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l npx -d 'An npm package, run with npx' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l uvx -d 'A PyPI package, run with uvx' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l command -d 'A program (on PATH or a path)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l local -d 'A local server: a .js/.py file or an executable' -r -F
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l url -d 'A remote server\'s URL' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l args -d 'Arguments for the server, as one shell-quoted string' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l tags -d 'Tags, comma-separated' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l keychain -d 'Variables stored in the keystore; each is prompted for (hidden) unless given' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l value -d 'A keychain variable\'s value, VAR=VALUE (visible in shell history and `ps`)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l external-cli -d 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l setup-cmd -d 'A one-time interactive setup command, run by `crux mcp auth <MCP>`' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l stdin -d 'Read the value of the single keychain variable from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l force -d 'Replace an existing registration'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from show" -l json -d 'Print JSON'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -s y -l yes -d 'Do not ask for confirmation'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -l keep-secrets -d 'Keep its credentials in the keystore'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l value -d 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l stdin -d 'Read the value of VAR from standard input (one trailing newline is dropped)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l list -d 'List stored credentials (values are never shown)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l delete -d 'Delete MCP\'s VAR from the keystore and the index'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l refresh -d 'With MCP alone: prompt again for credentials already stored, and rerun its setup command'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l all -d 'Every registered server that lacks a credential or its setup'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l json -d 'With --list: print JSON'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "list" -d 'List registered servers'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one server\'s definition and credential status'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "create" -d 'Write a crux.json in this directory'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "install" -d 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "uninstall" -d 'Remove a server from crux.json and from .mcp.json'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "sync" -d 'Regenerate .mcp.json from crux.json (names only, never values)'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "status" -d 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -l all -d 'Every tracked project on this machine'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from status" -l all -d 'Every tracked project on this machine'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from status" -l json -d 'Print JSON'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "create" -d 'Write a crux.json in this directory'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "install" -d 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove a server from crux.json and from .mcp.json'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Regenerate .mcp.json from crux.json (names only, never values)'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "status" -d 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -l json -d 'Print JSON'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -f -a "set" -d 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -f -a "migrate" -d 'Move every stored credential to another backend, then delete the old copies'
+complete -c crux -n "__fish_crux_using_subcommand backend; and not __fish_seen_subcommand_from set migrate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from help" -f -a "set" -d 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Move every stored credential to another backend, then delete the old copies'
+complete -c crux -n "__fish_crux_using_subcommand backend; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand launch" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand launch" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "mcp" -d 'Manage MCP servers and their credentials'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "project" -d 'Declare a project\'s servers (crux.json) and generate its .mcp.json'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "backend" -d 'Show the active keystore backend and why it was chosen, or change it'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "list" -d 'List registered servers'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "show" -d 'Show one server\'s definition and credential status'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "create" -d 'Write a crux.json in this directory'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "install" -d 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "uninstall" -d 'Remove a server from crux.json and from .mcp.json'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "sync" -d 'Regenerate .mcp.json from crux.json (names only, never values)'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "status" -d 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from backend" -f -a "set" -d 'Save the backend crux uses from now on (CRUX_BACKEND still overrides it)'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from backend" -f -a "migrate" -d 'Move every stored credential to another backend, then delete the old copies'

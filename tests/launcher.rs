@@ -1,0 +1,262 @@
+//! The installed launcher, with a stand-in server that reports what it got: its environment,
+//! its argv (/proc/self/cmdline), its pid (to prove exec), and a chosen exit code.
+
+mod common;
+
+use common::{random_value, Env};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A server that writes its argv, environment and pid to `report`, then exits 42.
+fn write_server(dir: &Path) -> PathBuf {
+    let path = dir.join("server.sh");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nreport=\"$1\"; shift\n{ echo \"pid=$$\"; tr '\\0' ' ' < /proc/$$/cmdline; echo; env; } > \"$report\"\nexit 42\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+struct Setup {
+    env: Env,
+    server: PathBuf,
+    report: PathBuf,
+    entry: serde_json::Value,
+}
+
+fn setup(env: Env, add_args: &[&str]) -> Setup {
+    let server = write_server(env.dir.path());
+    let report = env.dir.path().join("report.txt");
+    let mut args = vec![
+        "mcp",
+        "add",
+        "stand-in",
+        "--command",
+        server.to_str().unwrap(),
+    ];
+    args.extend_from_slice(add_args);
+    args.extend_from_slice(&["--", report.to_str().unwrap(), "--flag", "two words"]);
+    env.run(&args).success();
+    let project = env.dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut cmd = env.cmd(&["project", "install", "stand-in"]);
+    cmd.current_dir(&project);
+    env.run_cmd(cmd, None).success();
+    let mcp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.join(".mcp.json")).unwrap()).unwrap();
+    let entry = mcp["mcpServers"]["stand-in"].clone();
+    Setup {
+        env,
+        server,
+        report,
+        entry,
+    }
+}
+
+/// Starts the entry the way an MCP SDK stdio client does: only HOME, PATH + the entry's env.
+fn launch(s: &Setup) -> (std::process::Output, u32) {
+    let mut cmd = Command::new(s.entry["command"].as_str().unwrap());
+    cmd.args(
+        s.entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap()),
+    )
+    .env_clear()
+    .env("HOME", s.env.home())
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, v) in s.entry["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+#[test]
+fn credentials_reach_the_environment_only_and_the_server_is_execed() {
+    let value = random_value("key");
+    let s = setup(
+        Env::for_backend("age"),
+        &[
+            "--keychain",
+            "API_KEY",
+            "--value",
+            &format!("API_KEY={value}"),
+        ],
+    );
+    assert_eq!(s.entry["env"]["CRUX_AUTH_ENV_VARS"], "API_KEY");
+    assert!(s.entry["command"]
+        .as_str()
+        .unwrap()
+        .ends_with("/launchers/keychain-auth.sh"));
+    let (out, pid) = launch(&s);
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "the server's exit code passes through: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(&s.report).unwrap();
+    assert!(
+        report.contains(&format!("pid={pid}")),
+        "the launcher execs the server (same pid): {report}"
+    );
+    assert!(report.contains(&format!("API_KEY={value}")));
+    let cmdline = report.lines().nth(1).unwrap();
+    assert!(
+        cmdline.contains(s.server.to_str().unwrap()) && cmdline.contains("--flag two words"),
+        "argv untouched: {cmdline}"
+    );
+    assert!(!cmdline.contains(&value), "no value in argv");
+    assert!(
+        !report.lines().any(|l| l.starts_with("CRUX_")),
+        "CRUX_* removed: {report}"
+    );
+    let launcher = std::fs::read(s.entry["command"].as_str().unwrap()).unwrap();
+    assert!(!launcher.windows(value.len()).any(|w| w == value.as_bytes()));
+}
+
+#[test]
+fn a_missing_credential_exits_78_without_starting_the_server() {
+    let s = setup(
+        Env::for_backend("age"),
+        &[
+            "--keychain",
+            "API_KEY,SECOND_KEY",
+            "--value",
+            "API_KEY=x",
+            "--value",
+            "SECOND_KEY=y",
+        ],
+    );
+    s.env
+        .run(&["mcp", "auth", "--delete", "stand-in", "SECOND_KEY"])
+        .success();
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("stand-in: SECOND_KEY is not stored; fix: crux mcp auth stand-in"),
+        "{stderr}"
+    );
+    assert!(!s.report.exists(), "the server did not start");
+}
+
+#[test]
+fn a_missing_value_in_the_keystore_exits_78() {
+    let s = setup(
+        Env::for_backend("age"),
+        &["--keychain", "API_KEY", "--value", "API_KEY=x"],
+    );
+    // The index still lists it, but the store has lost it.
+    std::fs::remove_file(s.env.crux_home().join("secrets.age")).unwrap();
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("API_KEY is listed in the index but missing from age"));
+    assert!(!s.report.exists());
+}
+
+#[test]
+fn external_cli_output_becomes_the_variable() {
+    let s = setup(
+        Env::for_backend("age"),
+        &["--external-cli", "GH_TOKEN=printf '  from-cli-%s\\n' ok"],
+    );
+    assert_eq!(s.entry["env"]["CRUX_AUTH_ENV_VARS"], "GH_TOKEN");
+    let (out, _) = launch(&s);
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&s.report)
+            .unwrap()
+            .contains("GH_TOKEN=from-cli-ok\n"),
+        "trimmed output"
+    );
+}
+
+#[test]
+fn a_failing_or_silent_external_cli_stops_the_launch() {
+    let s = setup(
+        Env::for_backend("age"),
+        &[
+            "--external-cli",
+            "GH_TOKEN=echo 'not logged in: run gh auth login' >&2; exit 4",
+        ],
+    );
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stand-in: GH_TOKEN:")
+            && stderr.contains("not logged in: run gh auth login"),
+        "{stderr}"
+    );
+    assert!(!s.report.exists());
+
+    let s = setup(
+        Env::for_backend("age"),
+        &["--external-cli", "GH_TOKEN=true"],
+    );
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("printed nothing"));
+}
+
+#[test]
+fn launch_without_its_variables_is_a_clear_error() {
+    let env = Env::for_backend("age");
+    let run = env.run(&["launch", "--", "true"]);
+    assert_eq!(run.code(), Some(78));
+    run.stderr_has("CRUX_MCP_NAME is not set");
+}
+
+#[test]
+fn the_secret_service_backend_works_through_the_launcher() {
+    let value = random_value("ss");
+    let s = setup(
+        Env::desktop(),
+        &[
+            "--keychain",
+            "API_KEY",
+            "--value",
+            &format!("API_KEY={value}"),
+        ],
+    );
+    let mut cmd = Command::new(s.entry["command"].as_str().unwrap());
+    cmd.args(
+        s.entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap()),
+    )
+    .env_clear()
+    .env("HOME", s.env.home())
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("DBUS_SESSION_BUS_ADDRESS", &s.env.keyring().address);
+    for (k, v) in s.entry["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&s.report)
+        .unwrap()
+        .contains(&format!("API_KEY={value}")));
+}
