@@ -104,7 +104,8 @@ pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], stale: &[String])
     let broken = |reason: String| Error::Corrupt {
         path: path.clone(),
         reason,
-        fix: "repair the JSON by hand (crux changed nothing), then run: crux project sync".to_string(),
+        fix: "repair the JSON by hand (crux changed nothing), then run: crux project sync"
+            .to_string(),
     };
     let mut doc: Value = match &current {
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {

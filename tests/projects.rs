@@ -6,7 +6,7 @@ mod common;
 use common::{random_value, Env};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn project_dir(env: &Env, name: &str) -> PathBuf {
     let dir = env.dir.path().join(name);
@@ -14,13 +14,13 @@ fn project_dir(env: &Env, name: &str) -> PathBuf {
     dir
 }
 
-fn in_dir(env: &Env, dir: &PathBuf, args: &[&str]) -> common::Run {
+fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> common::Run {
     let mut cmd = env.cmd(args);
     cmd.current_dir(dir);
     env.run_cmd(cmd, None)
 }
 
-fn mcp_json(dir: &PathBuf) -> serde_json::Value {
+fn mcp_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(dir.join(".mcp.json")).unwrap()).unwrap()
 }
 
