@@ -4,31 +4,13 @@
 
 mod common;
 
-use common::{random_value, require_tool, Env};
+use common::{age_plaintext, random_value, require_tool, Env};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
 fn json(run: &common::Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()))
-}
-
-fn age_plaintext(env: &Env) -> serde_json::Value {
-    require_tool("age", "age");
-    let home = env.crux_home();
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(home.join("age-identity.key"))
-        .arg(home.join("secrets.age"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{random_value, require_tool, Env};
+use common::{age_plaintext, random_value, Env};
 use crux::home::CruxHome;
 use crux::names::{ServerName, VarName};
 use crux::secret::Secret;
@@ -10,26 +10,8 @@ use crux::store::age_file::AgeFileStore;
 use crux::store::SecretStore;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
-
-fn decrypt_with_age_cli(env: &Env) -> serde_json::Value {
-    require_tool("age", "age");
-    let home = env.crux_home();
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(home.join("age-identity.key"))
-        .arg(home.join("secrets.age"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the store must always decrypt: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// 20 crux processes storing 20 variables at once, starting from an empty CRUX_HOME (so they
 /// also race to create the identity): all 20 are stored and indexed, under one identity.
@@ -84,7 +66,7 @@ fn twenty_concurrent_writers_lose_nothing() {
         "exactly one process creates the identity"
     );
 
-    let plain = decrypt_with_age_cli(&env);
+    let plain = age_plaintext(&env);
     for (var, value) in &values {
         assert_eq!(plain["secrets"]["conc"][var], value.as_str(), "{var}");
     }
@@ -156,7 +138,7 @@ fn a_writer_killed_mid_write_leaves_the_old_or_the_new_store() {
         if temp.exists() {
             mid_write += 1;
         }
-        let plain = decrypt_with_age_cli(&env);
+        let plain = age_plaintext(&env);
         let target: BTreeMap<String, String> = plain["secrets"]
             .get("target")
             .and_then(|t| t.as_object())

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{random_value, require_tool, Env};
+use common::{age_plaintext, random_value, require_tool, Env};
 use crux::home::CruxHome;
 use crux::names::{ServerName, VarName};
 use crux::secret::Secret;
@@ -114,24 +114,6 @@ fn crux_reads_updates_and_deletes_what_secret_tool_stored() {
     assert!(!out.status.success() && out.stdout.is_empty(), "deleted");
 }
 
-fn age_decrypt(env: &Env) -> serde_json::Value {
-    require_tool("age", "age");
-    let home = env.crux_home();
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(home.join("age-identity.key"))
-        .arg(home.join("secrets.age"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "age -d: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn age_cli_decrypts_what_crux_stored() {
     let env = Env::for_backend("age");
@@ -141,7 +123,7 @@ fn age_cli_decrypts_what_crux_stored() {
         .stderr_has("back it up");
     env.run_stdin(&["mcp", "auth", "slack", "SLACK_TOKEN", "--stdin"], &b)
         .success();
-    let doc = age_decrypt(&env);
+    let doc = age_plaintext(&env);
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["secrets"]["github"]["GITHUB_TOKEN"], a.as_str());
     assert_eq!(doc["secrets"]["slack"]["SLACK_TOKEN"], b.as_str());
@@ -200,7 +182,7 @@ fn crux_reads_and_extends_a_store_the_age_cli_wrote() {
             &added,
         )
         .success();
-        let doc = age_decrypt(&env);
+        let doc = age_plaintext(&env);
         assert_eq!(doc["secrets"]["wikijs"]["WIKIJS_API_KEY"], value.as_str());
         assert_eq!(doc["secrets"]["github"]["GITHUB_TOKEN"], added.as_str());
         assert_eq!(

@@ -57,6 +57,10 @@ fn setup(env: Env, add_args: &[&str]) -> Setup {
 
 /// Starts the entry the way an MCP SDK stdio client does: only HOME, PATH + the entry's env.
 fn launch(s: &Setup) -> (std::process::Output, u32) {
+    launch_with(s, &[])
+}
+
+fn launch_with(s: &Setup, extra_env: &[(&str, &str)]) -> (std::process::Output, u32) {
     let mut cmd = Command::new(s.entry["command"].as_str().unwrap());
     cmd.args(
         s.entry["args"]
@@ -73,6 +77,7 @@ fn launch(s: &Setup) -> (std::process::Output, u32) {
     for (k, v) in s.entry["env"].as_object().unwrap() {
         cmd.env(k, v.as_str().unwrap());
     }
+    cmd.envs(extra_env.iter().copied());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
     (child.wait_with_output().unwrap(), pid)
@@ -234,22 +239,8 @@ fn the_secret_service_backend_works_through_the_launcher() {
             &format!("API_KEY={value}"),
         ],
     );
-    let mut cmd = Command::new(s.entry["command"].as_str().unwrap());
-    cmd.args(
-        s.entry["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap()),
-    )
-    .env_clear()
-    .env("HOME", s.env.home())
-    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-    .env("DBUS_SESSION_BUS_ADDRESS", &s.env.keyring().address);
-    for (k, v) in s.entry["env"].as_object().unwrap() {
-        cmd.env(k, v.as_str().unwrap());
-    }
-    let out = cmd.output().unwrap();
+    let address = s.env.keyring().address.clone();
+    let (out, _) = launch_with(&s, &[("DBUS_SESSION_BUS_ADDRESS", &address)]);
     assert_eq!(
         out.status.code(),
         Some(42),

@@ -456,3 +456,22 @@ impl Run {
         self
     }
 }
+
+/// Decrypts `env`'s age store with the `age` CLI and parses it.
+pub fn age_plaintext(env: &Env) -> serde_json::Value {
+    require_tool("age", "age");
+    let home = env.crux_home();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(home.join("age-identity.key"))
+        .arg(home.join("secrets.age"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "age -d: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
