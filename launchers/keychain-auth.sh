@@ -6,13 +6,15 @@
 # server's command line as arguments. crux fetches the credentials in one batch and execs the
 # server with them added to its environment; they never appear in argv or on disk. A missing
 # credential stops the launch with exit 78 and one line on stderr.
-crux_bin=@CRUX_BIN@
+# Filled in at install time, each as one single-quoted shell word.
+installed_bin=@CRUX_BIN@
+CRUX_HOME=@CRUX_HOME@
+crux_bin=$installed_bin
 if [ ! -x "$crux_bin" ]; then
   crux_bin=$(command -v crux 2>/dev/null) || {
-    echo "crux launcher: the crux binary is gone from @CRUX_BIN_TEXT@ and not on PATH; reinstall crux, then run: crux project sync --all" >&2
+    echo "crux launcher: the crux binary is gone from $installed_bin and not on PATH; reinstall crux, then run: crux project sync --all" >&2
     exit 78
   }
 fi
-CRUX_HOME=@CRUX_HOME@
 export CRUX_HOME
 exec "$crux_bin" launch -- "$@"

@@ -64,15 +64,38 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Se
         return Ok(Vec::new());
     }
 
-    // External commands come from the registry; everything else is a stored credential.
-    let external: BTreeMap<String, String> = if home.registry_path().exists() {
-        Registry::load(home)?
-            .get(&mcp)
-            .map(|r| r.spec.auth.external_cli.clone())
-            .unwrap_or_default()
-    } else {
-        BTreeMap::new()
-    };
+    // Credentials go only to the command the user registered for this server: a `.mcp.json`
+    // (or a committed `crux.json`) that points the launcher at another command gets nothing.
+    let registry = Registry::load_unchecked(home)?;
+    let registered = registry.get(&mcp).ok_or_else(|| {
+        Error::failed(
+            format!("{mcp} is not registered on this machine, so crux hands it no credentials"),
+            "register it (crux project install registers what crux.json defines), then: crux project sync",
+        )
+    })?;
+    registered.spec.validate(mcp.as_str())?;
+    let expected = registered.spec.command_line().unwrap_or_default();
+    if command
+        .iter()
+        .map(|a| a.as_os_str())
+        .ne(expected.iter().map(std::ffi::OsStr::new))
+    {
+        return Err(Error::failed(
+            format!("{mcp}: the launcher was asked to start a command other than the registered one, so crux hands it no credentials"),
+            format!("regenerate the entry: crux project sync (see the registered command: crux mcp show {mcp})"),
+        ));
+    }
+    let declared = registered.spec.auth.launch_vars();
+    if let Some(var) = vars
+        .iter()
+        .find(|v| !declared.iter().any(|d| d == v.as_str()))
+    {
+        return Err(Error::failed(
+            format!("{mcp}: {var} is not one of the server's declared variables"),
+            format!("regenerate the entry: crux project sync (see: crux mcp show {mcp})"),
+        ));
+    }
+    let external = registered.spec.auth.external_cli.clone();
     let index = Index::load(home)?;
     let mut by_backend: BTreeMap<Backend, Vec<VarName>> = BTreeMap::new();
     for var in vars.iter().filter(|v| !external.contains_key(v.as_str())) {

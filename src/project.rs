@@ -16,11 +16,38 @@ pub const PROJECT_FILE: &str = "crux.json";
 
 /// A server in `crux.json`: its full definition (what `crux project install` writes, so a
 /// teammate's crux can register it), or `{}` to use the definition in the local registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectServer {
     Spec(Box<ServerSpec>),
-    Registered {},
+    Registered,
+}
+
+impl Serialize for ProjectServer {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            ProjectServer::Spec(spec) => spec.serialize(serializer),
+            ProjectServer::Registered => serde_json::Map::new().serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProjectServer {
+    /// `{}` is a reference to the registry; anything else must be a whole definition, and a
+    /// mistyped one is an error, never silently a reference.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.as_object().is_some_and(|m| m.is_empty()) {
+            return Ok(ProjectServer::Registered);
+        }
+        serde_json::from_value(value)
+            .map(|spec| ProjectServer::Spec(Box::new(spec)))
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,7 +74,7 @@ impl ProjectFile {
             for (name, server) in &file.servers {
                 let check = crate::names::ServerName::parse(name).and_then(|_| match server {
                     ProjectServer::Spec(spec) => spec.validate(name),
-                    ProjectServer::Registered {} => Ok(()),
+                    ProjectServer::Registered => Ok(()),
                 });
                 check.map_err(|e| Error::Corrupt {
                     path: path.clone(),
@@ -73,6 +100,8 @@ impl ProjectFile {
 
 /// The project around `start`: the nearest directory, going up, holding a `crux.json`.
 pub fn find_project(start: &Path) -> Option<PathBuf> {
+    // One key per project in projects.json, however the directory was reached.
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     start
         .ancestors()
         .find(|d| d.join(PROJECT_FILE).is_file())

@@ -182,9 +182,14 @@ impl Default for Registry {
 }
 
 impl Registry {
+    /// Loads without checking each entry: for `remove` (the fix for a bad entry) and for the
+    /// launcher, which checks only its own server.
+    pub fn load_unchecked(home: &CruxHome) -> Result<Registry> {
+        Ok(jsonfile::load(&home.registry_path(), VERSION)?.unwrap_or_default())
+    }
+
     pub fn load(home: &CruxHome) -> Result<Registry> {
-        let registry: Registry =
-            jsonfile::load(&home.registry_path(), VERSION)?.unwrap_or_default();
+        let registry = Registry::load_unchecked(home)?;
         for (name, entry) in &registry.servers {
             ServerName::parse(name)
                 .and_then(|_| entry.spec.validate(name))

@@ -19,20 +19,51 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// The crux binary the launcher should run: the one running now, named by its PATH entry when
+/// that is the same file (a stable name such as ~/.cargo/bin/crux survives upgrades that move
+/// the real file), else by its own resolved path.
+fn crux_binary() -> Result<PathBuf> {
+    let current = std::env::current_exe().map_err(|e| {
+        Error::failed(
+            format!("cannot find the crux binary: {e}"),
+            "put crux on PATH",
+        )
+    })?;
+    if let Ok(on_path) = which::which("crux") {
+        let same = std::fs::canonicalize(&on_path).ok() == std::fs::canonicalize(&current).ok();
+        if same {
+            return Ok(on_path);
+        }
+    }
+    Ok(current)
+}
+
 /// Installs the launchers into `CRUX_HOME/launchers/` (0700), with the crux binary's path
 /// resolved now; rewrites them only when they differ. Returns the keychain launcher's path.
 pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
     let dir = home.launchers_dir();
     fsutil::ensure_private_dir(&dir)?;
-    let crux = std::env::current_exe()
-        .ok()
-        .or_else(|| which::which("crux").ok())
-        .ok_or_else(|| Error::failed("cannot find the crux binary", "put crux on PATH"))?;
-    let crux = crux.to_string_lossy();
-    let script = KEYCHAIN_LAUNCHER
-        .replace("@CRUX_BIN_TEXT@", &sanitize(&crux))
-        .replace("@CRUX_BIN@", &shell_quote(&crux))
-        .replace("@CRUX_HOME@", &shell_quote(&home.root().to_string_lossy()));
+    let crux = crux_binary()?;
+    // One pass, so substituted text is never substituted again.
+    let crux_q = shell_quote(&crux.to_string_lossy());
+    let home_q = shell_quote(&home.root().to_string_lossy());
+    let mut script = String::with_capacity(KEYCHAIN_LAUNCHER.len() + 256);
+    let mut rest = KEYCHAIN_LAUNCHER;
+    while let Some(at) = rest.find('@') {
+        script.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(tail) = rest.strip_prefix("@CRUX_BIN@") {
+            script.push_str(&crux_q);
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix("@CRUX_HOME@") {
+            script.push_str(&home_q);
+            rest = tail;
+        } else {
+            script.push('@');
+            rest = &rest[1..];
+        }
+    }
+    script.push_str(rest);
     let path = dir.join("keychain-auth.sh");
     let current = fsutil::read_optional(&path)?;
     let mode_ok = std::fs::metadata(&path)
@@ -44,7 +75,9 @@ pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The definitions a project uses: its own from `crux.json`, or the registry's for `{}`.
+/// The definitions a project uses. For a server registered on this machine the registry's
+/// definition wins (the launcher hands credentials only to the registered command); a
+/// different one in `crux.json` is reported. `{}` must name a registered server.
 pub fn resolve(
     project: &ProjectFile,
     dir: &Path,
@@ -54,22 +87,25 @@ pub fn resolve(
         .servers
         .iter()
         .map(|(name, server)| {
-            let spec = match server {
-                ProjectServer::Spec(spec) => (**spec).clone(),
-                ProjectServer::Registered {} => {
-                    let server_name = crate::names::ServerName::parse(name)?;
-                    let registered = registry.get(&server_name).ok_or_else(|| {
-                        let e = not_registered(&server_name);
-                        Error::failed(
-                            format!(
-                                "{} names '{}', which is not registered here",
-                                dir.join(PROJECT_FILE).display(),
-                                sanitize(name)
-                            ),
-                            e.fix().unwrap_or_default(),
-                        )
-                    })?;
+            let server_name = crate::names::ServerName::parse(name)?;
+            let spec = match (registry.get(&server_name), server) {
+                (Some(registered), ProjectServer::Spec(spec)) => {
+                    if **spec != registered.spec {
+                        eprintln!(
+                            "note: {} defines '{name}' differently from this machine's registry; using the registry's (update crux.json: crux project install {name})",
+                            dir.join(PROJECT_FILE).display()
+                        );
+                    }
                     registered.spec.clone()
+                }
+                (Some(registered), ProjectServer::Registered) => registered.spec.clone(),
+                (None, ProjectServer::Spec(spec)) => (**spec).clone(),
+                (None, ProjectServer::Registered) => {
+                    let e = not_registered(&server_name);
+                    return Err(Error::failed(
+                        format!("{} names '{}', which is not registered here", dir.join(PROJECT_FILE).display(), sanitize(name)),
+                        e.fix().unwrap_or_default(),
+                    ));
                 }
             };
             Ok((name.clone(), spec))
@@ -97,8 +133,9 @@ pub fn entry_for(name: &str, spec: &ServerSpec, launcher: &Path) -> Value {
 }
 
 /// Merges `entries` into `dir/.mcp.json`: replaces those, removes the ones crux generated
-/// before and no longer wants (`stale`), keeps everything else. Returns whether it wrote.
-pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], stale: &[String]) -> Result<bool> {
+/// before (`owned`) and no longer wants, keeps everything else — and refuses to replace an
+/// entry crux did not write. Returns whether it wrote.
+pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String]) -> Result<bool> {
     let path = dir.join(MCP_FILE);
     let current = fsutil::read_optional(&path)?;
     let broken = |reason: String| Error::Corrupt {
@@ -121,7 +158,17 @@ pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], stale: &[String])
         .or_insert_with(|| Value::Object(Map::new()))
         .as_object_mut()
         .ok_or_else(|| broken("\"mcpServers\" is not an object".into()))?;
-    for name in stale {
+    for (name, entry) in entries {
+        let foreign =
+            servers.get(name).is_some_and(|current| current != entry) && !owned.contains(name);
+        if foreign {
+            return Err(Error::failed(
+                format!("{} already has an entry '{}' that crux did not write", path.display(), sanitize(name)),
+                "rename or remove that entry (crux keeps entries it did not write), then run: crux project sync",
+            ));
+        }
+    }
+    for name in owned {
         if !entries.iter().any(|(n, _)| n == name) {
             servers.shift_remove(name);
         }

@@ -251,3 +251,95 @@ fn the_secret_service_backend_works_through_the_launcher() {
         .unwrap()
         .contains(&format!("API_KEY={value}")));
 }
+
+/// Credentials go only to the registered command: an entry (a hostile `.mcp.json`, or a
+/// committed `crux.json`) that points the launcher elsewhere, or asks for other variables,
+/// gets nothing.
+#[test]
+fn the_launcher_hands_credentials_only_to_the_registered_command() {
+    let value = random_value("guarded");
+    let mut s = setup(
+        Env::for_backend("age"),
+        &[
+            "--keychain",
+            "API_KEY",
+            "--value",
+            &format!("API_KEY={value}"),
+        ],
+    );
+    let registered_args = s.entry["args"].clone();
+
+    s.entry["args"] = serde_json::json!(["/bin/sh", "-c", "echo stolen=$API_KEY"]);
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("other than the registered one") && !all.contains(&value),
+        "{all}"
+    );
+
+    s.entry["args"] = registered_args;
+    s.entry["env"]["CRUX_AUTH_ENV_VARS"] = serde_json::json!("API_KEY,OTHER_SERVERS_KEY");
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("OTHER_SERVERS_KEY is not one of the server's declared variables"));
+
+    s.entry["env"]["CRUX_MCP_NAME"] = serde_json::json!("not-registered");
+    s.entry["env"]["CRUX_AUTH_ENV_VARS"] = serde_json::json!("API_KEY");
+    let (out, _) = launch(&s);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("not-registered is not registered on this machine"));
+    assert!(!s.report.exists());
+}
+
+/// A CRUX_HOME whose path holds quotes, `$(…)` and spaces is written into the launcher as data.
+#[test]
+fn odd_paths_are_quoted_in_the_installed_launcher() {
+    let env = Env::for_backend("age");
+    let odd = env.dir.path().join("we'ird \"$(touch pwned)\" `x` dir");
+    let server = write_server(env.dir.path());
+    let report = env.dir.path().join("report.txt");
+    let project = env.dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut add = env.cmd(&[
+        "mcp",
+        "add",
+        "odd",
+        "--command",
+        server.to_str().unwrap(),
+        "--keychain",
+        "K",
+        "--value",
+        "K=v",
+        "--",
+        report.to_str().unwrap(),
+    ]);
+    add.env("CRUX_HOME", &odd);
+    env.run_cmd(add, None).success();
+    let mut install = env.cmd(&["project", "install", "odd"]);
+    install.env("CRUX_HOME", &odd).current_dir(&project);
+    env.run_cmd(install, None).success();
+    let entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.join(".mcp.json")).unwrap()).unwrap();
+    let s = Setup {
+        env,
+        server,
+        report,
+        entry: entry["mcpServers"]["odd"].clone(),
+    };
+    let (out, _) = launch(&s);
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&s.report).unwrap().contains("K=v"));
+    assert!(!std::path::Path::new("pwned").exists() && !s.env.dir.path().join("pwned").exists());
+}

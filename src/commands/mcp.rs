@@ -105,16 +105,36 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     }
     println!("✓ Registered '{name}' ({})", spec.describe_source());
 
-    let mut stored = 0;
     if !values.is_empty() {
         let backend = store_credentials(home, &name, &values, AuthType::Keychain)?;
         report_stored(&name, &values, backend);
-        stored = values.len();
     }
-    if stored == spec.auth.keychain.len() && !spec.auth.keychain.is_empty() {
+    let index = Index::load(home)?;
+    let missing = credential_status(name.as_str(), &spec, &index)
+        .iter()
+        .any(|(_, c)| c.is_none());
+    if !spec.auth.keychain.is_empty() && !missing {
         println!("✓ Authenticated '{name}'");
-    } else if !spec.auth.keychain.is_empty() {
+    } else if missing {
         println!("Store its credentials with: crux mcp auth {name}");
+    }
+    let dropped: Vec<&String> = index
+        .servers
+        .get(name.as_str())
+        .map(|s| {
+            s.credentials
+                .keys()
+                .filter(|v| !spec.auth.keychain.contains(v))
+                .collect()
+        })
+        .unwrap_or_default();
+    for var in dropped {
+        println!("note: {var} is still stored but no longer declared; delete it with: crux mcp auth --delete {name} {var}");
+    }
+    if args.force {
+        println!(
+            "Projects using '{name}' pick up the new definition with: crux project sync --all"
+        );
     }
     if spec.auth.setup_cmd.is_some() {
         println!("Run its one-time setup with: crux mcp auth {name}");
@@ -153,9 +173,16 @@ fn source_of(args: &AddArgs) -> Result<Source> {
             path: full.to_string_lossy().into_owned(),
         });
     }
-    let command = args.command.clone().expect("clap requires one source");
+    let mut command = args.command.clone().expect("clap requires one source");
     let found = if command.contains('/') {
-        std::path::Path::new(&command).is_file()
+        // The MCP host starts servers from its own directory: store an absolute path.
+        match std::fs::canonicalize(&command) {
+            Ok(full) if full.is_file() => {
+                command = full.to_string_lossy().into_owned();
+                true
+            }
+            _ => false,
+        }
     } else {
         which::which(&command).is_ok()
     };
@@ -364,7 +391,8 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
 
 pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Result<()> {
     let name = ServerName::parse(name)?;
-    let registry = Registry::load(home)?;
+    // Unchecked: removing is the fix for a broken entry.
+    let registry = Registry::load_unchecked(home)?;
     registry.require(&name)?;
     let stored: Vec<(String, crate::index::Credential)> = Index::load(home)?
         .servers
@@ -396,7 +424,7 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
         }
     }
     let _lock = home.lock()?;
-    let mut registry = Registry::load(home)?;
+    let mut registry = Registry::load_unchecked(home)?;
     let mut index = Index::load(home)?;
     if !keep_secrets {
         for (var, cred) in &stored {
@@ -410,6 +438,18 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
     registry.servers.remove(name.as_str());
     registry.save(home)?;
     println!("✓ Removed '{name}'");
+    let using: Vec<String> = crate::project::Projects::load(home)?
+        .projects
+        .iter()
+        .filter(|(_, t)| t.generated.iter().any(|g| g == name.as_str()))
+        .map(|(dir, _)| dir.display().to_string())
+        .collect();
+    if !using.is_empty() {
+        println!(
+            "Projects still list it: {}; remove it there with: crux project uninstall {name}",
+            using.join(", ")
+        );
+    }
     if keep_secrets && !stored.is_empty() {
         println!(
             "Its {} credential(s) stay stored (crux mcp auth --list {name}).",

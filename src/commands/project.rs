@@ -91,7 +91,22 @@ fn install(home: &CruxHome, cwd: &Path, mcps: &[String]) -> Result<()> {
         }
         if !added.is_empty() {
             registry.save(home)?;
-            println!("✓ Registered from {PROJECT_FILE}: {}", added.join(", "));
+            for name in &added {
+                let spec = &registry.servers[name].spec;
+                println!(
+                    "✓ Registered '{name}' from {PROJECT_FILE}: {}",
+                    sanitize(&spec.describe_source())
+                );
+                for (var, command) in &spec.auth.external_cli {
+                    println!("  runs at every launch, for {var}: {}", sanitize(command));
+                }
+                if let Some(command) = &spec.auth.setup_cmd {
+                    println!(
+                        "  setup command (run by crux mcp auth {name}): {}",
+                        sanitize(command)
+                    );
+                }
+            }
         }
     } else {
         for name in &names {
@@ -241,6 +256,13 @@ pub struct Gap {
 /// (no keystore is unlocked).
 fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry) -> Vec<Gap> {
     let mut gaps = Vec::new();
+    if !registry.servers.contains_key(name) {
+        gaps.push(Gap {
+            problem: "it is not registered on this machine, so the launcher hands it nothing"
+                .into(),
+            fix: "crux project install (registers what crux.json defines)".into(),
+        });
+    }
     let on_path = |program: &str| {
         program.contains('/') && Path::new(program).is_file() || which::which(program).is_ok()
     };
