@@ -10,7 +10,8 @@
 #
 # Everything runs in a temporary directory: its own CRUX_HOMEs, HOME, a private D-Bus session
 # bus and an unlocked gnome-keyring (never the user's ~/.crux or keyring). Values are random.
-# The "server" is /bin/true, so a measurement is spawn → exec → exit of the server. Launchers
+# The "server" is /usr/bin/env (the registered command: the launcher hands credentials to no
+# other), so a measurement is spawn → exec → exit of the server. Launchers
 # run with a stripped environment (env -i), as MCP hosts' stdio clients do.
 #
 # Needs: cargo, hyperfine, jq, dbus-daemon, dbus-send, gnome-keyring-daemon, secret-tool.
@@ -107,7 +108,7 @@ register() {
     args+=(--value "$prefix$i=$v")
     printf '%s %s%s %s\n' "$name" "$prefix" "$i" "$v" >>"$T/values"
   done
-  crux mcp add "$name" --command /bin/true --keychain "$(var_list "$prefix" "$n")" \
+  crux mcp add "$name" --command /usr/bin/env --keychain "$(var_list "$prefix" "$n")" \
     "${args[@]}" >/dev/null 2>>"$T/setup.log" || { cat "$T/setup.log" >&2; die "mcp add $name failed"; }
 }
 
@@ -147,7 +148,7 @@ v=$(secret-tool lookup service crux.ss10 username SS_VAR_10) || die "secret-tool
 grep -qx "ss10 SS_VAR_10 $v" "$T/values" || die "secret-tool returns a different value than stored"
 
 # Commands as an MCP host runs them: stripped environment + the entry's env; the server
-# (/bin/true for timing, /usr/bin/env for the correctness check) is appended.
+# (/usr/bin/env, the registered command, for both timing and the correctness check) is appended.
 ss_env() { # ss_env NAME
   echo "env -i HOME=$HOME PATH=$HOST_PATH DBUS_SESSION_BUS_ADDRESS=$BUS" \
     "CRUX_MCP_NAME=$(entry_env "$SS_MCP" "$1" CRUX_MCP_NAME)" \
@@ -201,15 +202,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
   log "hyperfine: launch, round $round/$ROUNDS ($WARMUP warmup, $per_round runs per command)"
   hyperfine -N --warmup "$WARMUP" --runs "$per_round" --style basic \
     --export-json "$OUT/launch-$round.json" --export-markdown "$OUT/launch-$round.md" \
-    -n "direct" "$SS_DIRECT /bin/true" \
-    -n "ss1 crux" "$SS1_CRUX /bin/true" \
-    -n "ss1 baseline" "$SS1_BASE /bin/true" \
-    -n "ss10 crux" "$SS10_CRUX /bin/true" \
-    -n "ss10 baseline" "$SS10_BASE /bin/true" \
-    -n "ss10 crux-launch-no-sh" "$SS10_LAUNCH /bin/true" \
-    -n "age1 crux" "$AGE1_CRUX /bin/true" \
-    -n "age10 crux" "$AGE10_CRUX /bin/true" \
-    -n "age10 crux-launch-no-sh" "$AGE10_LAUNCH /bin/true" \
+    -n "direct" "$SS_DIRECT /usr/bin/env" \
+    -n "ss1 crux" "$SS1_CRUX /usr/bin/env" \
+    -n "ss1 baseline" "$SS1_BASE /usr/bin/env" \
+    -n "ss10 crux" "$SS10_CRUX /usr/bin/env" \
+    -n "ss10 baseline" "$SS10_BASE /usr/bin/env" \
+    -n "ss10 crux-launch-no-sh" "$SS10_LAUNCH /usr/bin/env" \
+    -n "age1 crux" "$AGE1_CRUX /usr/bin/env" \
+    -n "age10 crux" "$AGE10_CRUX /usr/bin/env" \
+    -n "age10 crux-launch-no-sh" "$AGE10_LAUNCH /usr/bin/env" \
     >&2
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
@@ -294,13 +295,13 @@ cat <<EOF
 ## crux launcher and sync benchmark
 
 $(date -u +%Y-%m-%dT%H:%M:%SZ) · $(uname -sr) · $(nproc) CPUs · 1-min load $load_before before / $load_after after the launch run · $(hyperfine --version)
-Launch: $((per_round * ROUNDS)) runs per command in $ROUNDS interleaved hyperfine rounds ($WARMUP warmup each), \`-N\` (no shell); the server is \`/bin/true\`,
+Launch: $((per_round * ROUNDS)) runs per command in $ROUNDS interleaved hyperfine rounds ($WARMUP warmup each), \`-N\` (no shell); the server is \`/usr/bin/env\` (output discarded),
 started with \`env -i\` (HOME, PATH, + the entry's env; + DBUS_SESSION_BUS_ADDRESS of the private bus for the Secret Service).
 Sync: $PROJECTS projects × $SERVERS servers, $SYNC_RUNS runs. Times in ms.
 
 | Scenario | Mean ± σ | Median | Min | Max |
 |---|---|---|---|---|
-$(row "direct exec (env -i /bin/true)" "direct")
+$(row "direct exec (env -i /usr/bin/env)" "direct")
 $(row "Secret Service, 1 var: crux launcher" "ss1 crux")
 $(row "Secret Service, 1 var: baseline-launcher.sh" "ss1 baseline")
 $(row "Secret Service, 10 vars: crux launcher" "ss10 crux")
