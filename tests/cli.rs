@@ -119,51 +119,14 @@ fn store_in_every_way_then_list_and_delete() {
 /// The hidden prompt on a real terminal: what is typed is stored and never echoed.
 #[test]
 fn prompt_reads_hidden_input_from_the_terminal() {
-    require_tool("script", "bsdutils");
     let env = Env::for_backend("age");
     let value = random_value("typed");
-    let mut cmd = Command::new("script");
-    cmd.args([
-        "-qefc",
-        &format!("{} mcp auth github GITHUB_TOKEN", common::CRUX),
-        "/dev/null",
-    ]);
-    for (k, v) in env.cmd(&[]).get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    // Type only once the prompt is up (echo is off by then).
-    let mut child = cmd
-        .env("TERM", "dumb")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
-        format!("{value}\n").as_bytes(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{screen}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let screen = on_terminal(&env, "mcp auth github GITHUB_TOKEN", &[&value]);
     assert!(
         screen.contains("Enter GITHUB_TOKEN for 'github':"),
         "{screen}"
     );
     assert!(screen.contains("✓ Stored GITHUB_TOKEN"), "{screen}");
-    assert!(
-        !screen.contains(&value),
-        "the typed value was echoed: {screen}"
-    );
     assert_eq!(
         age_plaintext(&env)["secrets"]["github"]["GITHUB_TOKEN"],
         value.as_str()
@@ -553,4 +516,75 @@ fn migrate_moves_every_credential_both_ways_and_deletes_old_copies() {
     env.run(&["backend", "migrate", "secret-service"])
         .success()
         .stdout_has("✓ Moved 0 credential(s)");
+}
+
+/// Runs crux under a terminal (`script`), typing each line once the prompt is up.
+fn on_terminal(env: &Env, args: &str, lines: &[&str]) -> String {
+    require_tool("script", "bsdutils");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &format!("{} {args}", common::CRUX), "/dev/null"]);
+    for (k, v) in env.cmd(&[]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut child = cmd
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        std::io::Write::write_all(&mut stdin, format!("{line}\n").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{screen}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in lines {
+        assert!(!screen.contains(line), "a typed value was echoed: {screen}");
+    }
+    screen
+}
+
+/// `crux mcp auth <MCP>` prompts for every declared variable not yet stored; `--refresh`
+/// prompts for the stored ones too.
+#[test]
+fn auth_of_a_registered_server_prompts_for_what_is_missing() {
+    let env = Env::for_backend("age");
+    env.run(&[
+        "mcp",
+        "add",
+        "wiki",
+        "--npx",
+        "wikijs-mcp",
+        "--keychain",
+        "WIKI_URL_KEY,WIKI_API_KEY",
+    ])
+    .success()
+    .stdout_has("Store its credentials with: crux mcp auth wiki");
+    let (a, b) = (random_value("a"), random_value("b"));
+    let screen = on_terminal(&env, "mcp auth wiki", &[&a, &b]);
+    assert!(
+        screen.contains("Enter WIKI_URL_KEY for 'wiki':")
+            && screen.contains("Enter WIKI_API_KEY for 'wiki':"),
+        "{screen}"
+    );
+    assert!(screen.contains("✓ Authenticated 'wiki'"), "{screen}");
+    let plain = age_plaintext(&env);
+    assert_eq!(plain["secrets"]["wiki"]["WIKI_URL_KEY"], a.as_str());
+    assert_eq!(plain["secrets"]["wiki"]["WIKI_API_KEY"], b.as_str());
+
+    let (c, d) = (random_value("c"), random_value("d"));
+    on_terminal(&env, "mcp auth wiki --refresh", &[&c, &d]);
+    let plain = age_plaintext(&env);
+    assert_eq!(plain["secrets"]["wiki"]["WIKI_URL_KEY"], c.as_str());
+    assert_eq!(plain["secrets"]["wiki"]["WIKI_API_KEY"], d.as_str());
 }
