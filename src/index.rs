@@ -122,6 +122,15 @@ impl Index {
         removed
     }
 
+    /// How many credentials each backend holds.
+    pub fn counts_by_backend(&self) -> BTreeMap<Backend, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, _, cred) in self.iter() {
+            *counts.entry(cred.backend).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// Every credential, as (server, variable, metadata), sorted.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Credential)> {
         self.servers.iter().flat_map(|(mcp, entry)| {

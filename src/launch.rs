@@ -148,11 +148,7 @@ fn run_external(mcp: &ServerName, var: &VarName, command: &str) -> Result<Secret
     );
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(command).stdin(Stdio::null());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CRUX_") {
-            cmd.env_remove(key);
-        }
-    }
+    without_crux_vars(&mut cmd);
     let out = cmd.output().map_err(|e| {
         Error::failed(
             format!("{mcp}: {var}: cannot run `{}`: {e}", sanitize(command)),
@@ -197,14 +193,19 @@ fn run_external(mcp: &ServerName, var: &VarName, command: &str) -> Result<Secret
     Ok(Secret::new(text))
 }
 
-fn exec(command: &[OsString], credentials: &[(VarName, Secret)]) -> Error {
-    let mut cmd = Command::new(&command[0]);
-    cmd.args(&command[1..]);
+/// Removes the launcher's own `CRUX_*` variables from a child's environment.
+fn without_crux_vars(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("CRUX_") {
             cmd.env_remove(key);
         }
     }
+}
+
+fn exec(command: &[OsString], credentials: &[(VarName, Secret)]) -> Error {
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    without_crux_vars(&mut cmd);
     for (var, secret) in credentials {
         cmd.env(var.as_str(), secret.expose());
     }

@@ -188,21 +188,14 @@ fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Sec
     if !args.values.is_empty() {
         visible = true;
         for pair in &args.values {
-            // Never echo the pair: its right-hand side is a value.
-            let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
-                Error::usage(
-                    "--value takes VAR=VALUE, and one has no '='",
-                    "--value NAME=VALUE",
-                )
-            })?;
-            let var = VarName::parse(var)?;
+            let (var, value) = parse_value_pair(pair)?;
             if values.iter().any(|(v, _)| *v == var) {
                 return Err(Error::usage(
                     format!("{var} is given twice"),
                     "give each variable once",
                 ));
             }
-            values.push((var, Secret::new(value)));
+            values.push((var, value));
         }
     } else {
         let var = VarName::parse(args.var.as_deref().ok_or_else(|| {
@@ -235,7 +228,18 @@ fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Sec
     Ok(values)
 }
 
-fn warn_visible() {
+/// Splits a `--value VAR=VALUE` argument. Never echoes it: its right-hand side is a value.
+pub fn parse_value_pair(pair: &Secret) -> Result<(VarName, Secret)> {
+    let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
+        Error::usage(
+            "--value takes VAR=VALUE, and one has no '='",
+            "--value NAME=VALUE",
+        )
+    })?;
+    Ok((VarName::parse(var)?, Secret::new(value)))
+}
+
+pub fn warn_visible() {
     eprintln!(
         "warning: a value given on the command line stays in your shell history and is visible to other processes (ps); prefer the hidden prompt or --stdin"
     );
@@ -257,7 +261,8 @@ pub fn check_value(mcp: &ServerName, var: &VarName, secret: &Secret) -> Result<(
     Ok(())
 }
 
-fn read_stdin() -> Result<Secret> {
+/// A value piped on standard input, one trailing newline dropped.
+pub fn read_stdin() -> Result<Secret> {
     let mut bytes = zeroize::Zeroizing::new(Vec::new());
     std::io::stdin()
         .read_to_end(&mut bytes)

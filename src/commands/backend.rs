@@ -19,18 +19,10 @@ pub fn run(args: BackendArgs, home: &CruxHome) -> Result<()> {
     }
 }
 
-fn counts(index: &Index) -> BTreeMap<Backend, usize> {
-    let mut counts = BTreeMap::new();
-    for (_, _, cred) in index.iter() {
-        *counts.entry(cred.backend).or_insert(0) += 1;
-    }
-    counts
-}
-
 fn show(home: &CruxHome, json: bool) -> Result<()> {
     let choice = select::choose(home)?;
     let index = Index::load(home)?;
-    let counts = counts(&index);
+    let counts = index.counts_by_backend();
     if json {
         let reason = match choice.reason {
             Reason::Env => "env",
@@ -85,7 +77,8 @@ fn set(home: &CruxHome, backend: Backend) -> Result<()> {
     settings.save(home)?;
     println!("✓ Saved backend: {backend}");
     warn_env_override(backend);
-    let elsewhere: usize = counts(&Index::load(home)?)
+    let elsewhere: usize = Index::load(home)?
+        .counts_by_backend()
         .iter()
         .filter(|(b, _)| **b != backend)
         .map(|(_, n)| n)

@@ -1,7 +1,10 @@
 //! `crux mcp add | list | show | remove`: the registry of servers.
 
 use crate::cli::AddArgs;
-use crate::commands::auth::{check_value, prompt, report_stored, store_credentials};
+use crate::commands::auth::{
+    check_value, parse_value_pair, prompt, read_stdin, report_stored, store_credentials,
+    warn_visible,
+};
 use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
 use crate::index::{AuthType, Index};
@@ -10,7 +13,7 @@ use crate::registry::{AuthSpec, Registered, Registry, ServerSpec, Source};
 use crate::secret::Secret;
 use crate::store::select;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     let name = ServerName::parse(&args.name)?;
@@ -208,23 +211,17 @@ fn collect_add_values(
         .collect::<Result<_>>()?;
     let mut given: BTreeMap<VarName, Secret> = BTreeMap::new();
     for pair in &args.values {
-        let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
-            Error::usage(
-                "--value takes VAR=VALUE, and one has no '='",
-                "--value NAME=VALUE",
-            )
-        })?;
-        let var = VarName::parse(var)?;
+        let (var, value) = parse_value_pair(pair)?;
         if !declared.contains(&var) {
             return Err(Error::usage(
                 format!("--value names {var}, which is not declared with --keychain"),
                 format!("declare it: --keychain {var}"),
             ));
         }
-        given.insert(var, Secret::new(value));
+        given.insert(var, value);
     }
     if !args.values.is_empty() {
-        eprintln!("warning: a value given on the command line stays in your shell history and is visible to other processes (ps); prefer the hidden prompt or --stdin");
+        warn_visible();
     }
     if args.stdin {
         let [only] = declared.as_slice() else {
@@ -233,15 +230,13 @@ fn collect_add_values(
                 "use --value VAR=VALUE for several, or store them afterwards: crux mcp auth <MCP> <VAR> --stdin",
             ));
         };
-        let mut text = zeroize::Zeroizing::new(String::new());
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io("cannot read standard input", e))?;
-        let trimmed = text
-            .strip_suffix('\n')
-            .map(|t| t.strip_suffix('\r').unwrap_or(t))
-            .unwrap_or(&text);
-        given.insert(only.clone(), Secret::new(trimmed));
+        // Typing on a terminal must not echo the value.
+        let secret = if std::io::stdin().is_terminal() {
+            prompt(name, only)?
+        } else {
+            read_stdin()?
+        };
+        given.insert(only.clone(), secret);
     }
     let interactive = std::io::stdin().is_terminal();
     let mut values = Vec::new();

@@ -71,11 +71,10 @@ pub fn choose(home: &CruxHome) -> Result<Choice> {
 
 /// The backend holding most of the indexed credentials.
 fn backend_in_use(index: &Index) -> Option<(Backend, usize)> {
-    let mut counts = std::collections::BTreeMap::new();
-    for (_, _, cred) in index.iter() {
-        *counts.entry(cred.backend).or_insert(0usize) += 1;
-    }
-    counts.into_iter().max_by_key(|(_, n)| *n)
+    index
+        .counts_by_backend()
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
 }
 
 #[cfg(target_os = "macos")]
