@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -58,10 +59,19 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)')
             [CompletionResult]::new('--external-cli', '--external-cli', [CompletionResultType]::ParameterName, 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR')
             [CompletionResult]::new('--setup-cmd', '--setup-cmd', [CompletionResultType]::ParameterName, 'A one-time interactive setup command, run by `crux mcp auth <MCP>`')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A client id registered with the authorization server beforehand (else crux registers one)')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)')
+            [CompletionResult]::new('--callback-port', '--callback-port', [CompletionResultType]::ParameterName, 'Fixed port for the loopback redirect (default: any free port)')
+            [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'authorization-code (browser sign-in) or client-credentials (machine to machine)')
+            [CompletionResult]::new('--auth-method', '--auth-method', [CompletionResultType]::ParameterName, 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)')
+            [CompletionResult]::new('--client-metadata-url', '--client-metadata-url', [CompletionResultType]::ParameterName, 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it')
             [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value of the single keychain variable from standard input')
+            [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'The remote server uses OAuth (sign in with: crux mcp auth <MCP>)')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret of --client-id from standard input')
+            [CompletionResult]::new('--no-resource', '--no-resource', [CompletionResultType]::ParameterName, 'Do not send the RFC 8707 resource parameter (for servers that reject it)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing registration')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -92,6 +102,25 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'crux;mcp;probe' {
+            [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Also call this tool')
+            [CompletionResult]::new('--arguments', '--arguments', [CompletionResultType]::ParameterName, 'The tool''s arguments, a JSON object')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A client id registered with the authorization server beforehand (else crux registers one)')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)')
+            [CompletionResult]::new('--callback-port', '--callback-port', [CompletionResultType]::ParameterName, 'Fixed port for the loopback redirect (default: any free port)')
+            [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'authorization-code (browser sign-in) or client-credentials (machine to machine)')
+            [CompletionResult]::new('--auth-method', '--auth-method', [CompletionResultType]::ParameterName, 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)')
+            [CompletionResult]::new('--client-metadata-url', '--client-metadata-url', [CompletionResultType]::ParameterName, 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it')
+            [CompletionResult]::new('--private-key-stdin', '--private-key-stdin', [CompletionResultType]::ParameterName, 'With a URL: read a PEM private key (ES256, PKCS#8) for private_key_jwt from standard input')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret of --client-id from standard input')
+            [CompletionResult]::new('--no-resource', '--no-resource', [CompletionResultType]::ParameterName, 'Do not send the RFC 8707 resource parameter (for servers that reject it)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crux;mcp;auth' {
             [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)')
             [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value of VAR from standard input (one trailing newline is dropped)')
@@ -99,7 +128,14 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete MCP''s VAR from the keystore and the index')
             [CompletionResult]::new('--refresh', '--refresh', [CompletionResultType]::ParameterName, 'With MCP alone: prompt again for credentials already stored, and rerun its setup command')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every registered server that lacks a credential or its setup')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --list: print JSON')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Per server: auth type, stored keys, OAuth expiry, scopes, refresh token, last refresh')
+            [CompletionResult]::new('--refresh-all', '--refresh-all', [CompletionResultType]::ParameterName, 'Refresh every OAuth token now')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --refresh-all: show what would be refreshed')
+            [CompletionResult]::new('--revoke', '--revoke', [CompletionResultType]::ParameterName, 'Revoke MCP''s OAuth tokens at the server (RFC 7009), then delete them here')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'With --revoke: only delete the tokens here, without telling the server')
+            [CompletionResult]::new('--show-public-key', '--show-public-key', [CompletionResultType]::ParameterName, 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Store MCP''s OAuth client secret, read from standard input')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --list or --status: print JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -111,6 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -125,6 +162,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;mcp;help;remove' {
+            break
+        }
+        'crux;mcp;help;probe' {
             break
         }
         'crux;mcp;help;auth' {
@@ -279,6 +319,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             break
         }
@@ -292,6 +333,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;help;mcp;remove' {
+            break
+        }
+        'crux;help;mcp;probe' {
             break
         }
         'crux;help;mcp;auth' {

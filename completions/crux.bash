@@ -85,6 +85,9 @@ _crux() {
             crux__subcmd__help__subcmd__mcp,list)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__list"
                 ;;
+            crux__subcmd__help__subcmd__mcp,probe)
+                cmd="crux__subcmd__help__subcmd__mcp__subcmd__probe"
+                ;;
             crux__subcmd__help__subcmd__mcp,remove)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__remove"
                 ;;
@@ -118,6 +121,9 @@ _crux() {
             crux__subcmd__mcp,list)
                 cmd="crux__subcmd__mcp__subcmd__list"
                 ;;
+            crux__subcmd__mcp,probe)
+                cmd="crux__subcmd__mcp__subcmd__probe"
+                ;;
             crux__subcmd__mcp,remove)
                 cmd="crux__subcmd__mcp__subcmd__remove"
                 ;;
@@ -135,6 +141,9 @@ _crux() {
                 ;;
             crux__subcmd__mcp__subcmd__help,list)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__list"
+                ;;
+            crux__subcmd__mcp__subcmd__help,probe)
+                cmd="crux__subcmd__mcp__subcmd__help__subcmd__probe"
                 ;;
             crux__subcmd__mcp__subcmd__help,remove)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__remove"
@@ -409,7 +418,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__mcp)
-            opts="add list show remove auth"
+            opts="add list show remove probe auth"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,6 +460,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__mcp__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__mcp__subcmd__probe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -591,7 +614,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp)
-            opts="-h -V --help --version add list show remove auth help"
+            opts="-h -V --help --version add list show remove probe auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,7 +628,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__add)
-            opts="-h -V --npx --uvx --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --force --help --version"
+            opts="-h -V --npx --uvx --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --oauth --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --force --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,6 +678,30 @@ _crux() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scopes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "authorization-code client-credentials" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth-method)
+                    COMPREPLY=($(compgen -W "none client_secret_basic client_secret_post private_key_jwt" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-metadata-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -663,7 +710,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__auth)
-            opts="-h -V --stdin --value --list --delete --refresh --all --json --help --version"
+            opts="-h -V --stdin --value --list --delete --refresh --all --status --refresh-all --dry-run --revoke --local --show-public-key --client-secret-stdin --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,7 +728,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__help)
-            opts="add list show remove auth help"
+            opts="add list show remove probe auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -750,6 +797,20 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__mcp__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__mcp__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -785,6 +846,52 @@ _crux() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__mcp__subcmd__probe)
+            opts="-h -V --call --arguments --private-key-stdin --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --call)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arguments)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scopes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "authorization-code client-credentials" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth-method)
+                    COMPREPLY=($(compgen -W "none client_secret_basic client_secret_post private_key_jwt" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-metadata-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -53,10 +54,19 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --value 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)'
             cand --external-cli 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR'
             cand --setup-cmd 'A one-time interactive setup command, run by `crux mcp auth <MCP>`'
+            cand --client-id 'A client id registered with the authorization server beforehand (else crux registers one)'
+            cand --scopes 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)'
+            cand --callback-port 'Fixed port for the loopback redirect (default: any free port)'
+            cand --grant 'authorization-code (browser sign-in) or client-credentials (machine to machine)'
+            cand --auth-method 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)'
+            cand --client-metadata-url 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it'
             cand --stdin 'Read the value of the single keychain variable from standard input'
+            cand --oauth 'The remote server uses OAuth (sign in with: crux mcp auth <MCP>)'
+            cand --client-secret-stdin 'Read the client secret of --client-id from standard input'
+            cand --no-resource 'Do not send the RFC 8707 resource parameter (for servers that reject it)'
             cand --force 'Replace an existing registration'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -83,6 +93,24 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'crux;mcp;probe'= {
+            cand --call 'Also call this tool'
+            cand --arguments 'The tool''s arguments, a JSON object'
+            cand --client-id 'A client id registered with the authorization server beforehand (else crux registers one)'
+            cand --scopes 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)'
+            cand --callback-port 'Fixed port for the loopback redirect (default: any free port)'
+            cand --grant 'authorization-code (browser sign-in) or client-credentials (machine to machine)'
+            cand --auth-method 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)'
+            cand --client-metadata-url 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it'
+            cand --private-key-stdin 'With a URL: read a PEM private key (ES256, PKCS#8) for private_key_jwt from standard input'
+            cand --client-secret-stdin 'Read the client secret of --client-id from standard input'
+            cand --no-resource 'Do not send the RFC 8707 resource parameter (for servers that reject it)'
+            cand --json 'Print JSON'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'crux;mcp;auth'= {
             cand --value 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)'
             cand --stdin 'Read the value of VAR from standard input (one trailing newline is dropped)'
@@ -90,7 +118,14 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --delete 'Delete MCP''s VAR from the keystore and the index'
             cand --refresh 'With MCP alone: prompt again for credentials already stored, and rerun its setup command'
             cand --all 'Every registered server that lacks a credential or its setup'
-            cand --json 'With --list: print JSON'
+            cand --status 'Per server: auth type, stored keys, OAuth expiry, scopes, refresh token, last refresh'
+            cand --refresh-all 'Refresh every OAuth token now'
+            cand --dry-run 'With --refresh-all: show what would be refreshed'
+            cand --revoke 'Revoke MCP''s OAuth tokens at the server (RFC 7009), then delete them here'
+            cand --local 'With --revoke: only delete the tokens here, without telling the server'
+            cand --show-public-key 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed'
+            cand --client-secret-stdin 'Store MCP''s OAuth client secret, read from standard input'
+            cand --json 'With --list or --status: print JSON'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -101,6 +136,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -111,6 +147,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;mcp;help;show'= {
         }
         &'crux;mcp;help;remove'= {
+        }
+        &'crux;mcp;help;probe'= {
         }
         &'crux;mcp;help;auth'= {
         }
@@ -239,6 +277,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
         }
         &'crux;help;mcp;add'= {
@@ -248,6 +287,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;help;mcp;show'= {
         }
         &'crux;help;mcp;remove'= {
+        }
+        &'crux;help;mcp;probe'= {
         }
         &'crux;help;mcp;auth'= {
         }

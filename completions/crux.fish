@@ -32,14 +32,15 @@ complete -c crux -n "__fish_crux_needs_command" -f -a "backend" -d 'Show the act
 complete -c crux -n "__fish_crux_needs_command" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
 complete -c crux -n "__fish_crux_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c crux -n "__fish_crux_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -s h -l help -d 'Print help'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -s V -l version -d 'Print version'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "list" -d 'List registered servers'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "show" -d 'Show one server\'s definition and credential status'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove auth help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "list" -d 'List registered servers'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "show" -d 'Show one server\'s definition and credential status'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "probe" -d 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l npx -d 'An npm package, run with npx' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l uvx -d 'A PyPI package, run with uvx' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l command -d 'A program (on PATH or a path)' -r
@@ -51,9 +52,22 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l value -d 'A keychain variable\'s value, VAR=VALUE (visible in shell history and `ps`)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l external-cli -d 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l setup-cmd -d 'A one-time interactive setup command, run by `crux mcp auth <MCP>`' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l client-id -d 'A client id registered with the authorization server beforehand (else crux registers one)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l scopes -d 'Scopes to ask for, space-separated (default: what the server\'s challenge or metadata names)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l callback-port -d 'Fixed port for the loopback redirect (default: any free port)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l grant -d 'authorization-code (browser sign-in) or client-credentials (machine to machine)' -r -f -a "authorization-code\t'Authorization code with PKCE, in the browser'
+client-credentials\t'Client credentials, for machine-to-machine servers'"
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l auth-method -d 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)' -r -f -a "none\t''
+client_secret_basic\t''
+client_secret_post\t''
+private_key_jwt\t''"
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l client-metadata-url -d 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l stdin -d 'Read the value of the single keychain variable from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l oauth -d 'The remote server uses OAuth (sign in with: crux mcp auth <MCP>)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l client-secret-stdin -d 'Read the client secret of --client-id from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l no-resource -d 'Do not send the RFC 8707 resource parameter (for servers that reject it)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l force -d 'Replace an existing registration'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
@@ -65,19 +79,45 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -l keep-secrets -d 'Keep its credentials in the keystore'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l call -d 'Also call this tool' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l arguments -d 'The tool\'s arguments, a JSON object' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l client-id -d 'A client id registered with the authorization server beforehand (else crux registers one)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l scopes -d 'Scopes to ask for, space-separated (default: what the server\'s challenge or metadata names)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l callback-port -d 'Fixed port for the loopback redirect (default: any free port)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l grant -d 'authorization-code (browser sign-in) or client-credentials (machine to machine)' -r -f -a "authorization-code\t'Authorization code with PKCE, in the browser'
+client-credentials\t'Client credentials, for machine-to-machine servers'"
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l auth-method -d 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)' -r -f -a "none\t''
+client_secret_basic\t''
+client_secret_post\t''
+private_key_jwt\t''"
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l client-metadata-url -d 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l private-key-stdin -d 'With a URL: read a PEM private key (ES256, PKCS#8) for private_key_jwt from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l client-secret-stdin -d 'Read the client secret of --client-id from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l no-resource -d 'Do not send the RFC 8707 resource parameter (for servers that reject it)'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l json -d 'Print JSON'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l value -d 'Store VAR=VALUE; may repeat (values are visible in shell history and `ps`)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l stdin -d 'Read the value of VAR from standard input (one trailing newline is dropped)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l list -d 'List stored credentials (values are never shown)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l delete -d 'Delete MCP\'s VAR from the keystore and the index'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l refresh -d 'With MCP alone: prompt again for credentials already stored, and rerun its setup command'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l all -d 'Every registered server that lacks a credential or its setup'
-complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l json -d 'With --list: print JSON'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l status -d 'Per server: auth type, stored keys, OAuth expiry, scopes, refresh token, last refresh'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l refresh-all -d 'Refresh every OAuth token now'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l dry-run -d 'With --refresh-all: show what would be refreshed'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l revoke -d 'Revoke MCP\'s OAuth tokens at the server (RFC 7009), then delete them here'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l local -d 'With --revoke: only delete the tokens here, without telling the server'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l show-public-key -d 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l client-secret-stdin -d 'Store MCP\'s OAuth client secret, read from standard input'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l json -d 'With --list or --status: print JSON'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "list" -d 'List registered servers'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one server\'s definition and credential status'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crux -n "__fish_crux_using_subcommand project; and not __fish_seen_subcommand_from create install uninstall sync status help" -s h -l help -d 'Print help'
@@ -134,6 +174,7 @@ complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcomma
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "list" -d 'List registered servers'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "show" -d 'Show one server\'s definition and credential status'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "remove" -d 'Unregister a server and delete its stored credentials'
+complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "probe" -d 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "auth" -d 'Store, list or delete a server\'s credentials'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "create" -d 'Write a crux.json in this directory'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from project" -f -a "install" -d 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'

@@ -98,7 +98,9 @@ pub enum McpCommand {
   crux mcp add github --npx @modelcontextprotocol/server-github --keychain GITHUB_TOKEN
   crux mcp add gh --npx @modelcontextprotocol/server-github --external-cli 'GITHUB_TOKEN=gh auth token'
   crux mcp add local --command node --args \"server.js --port 0\" --keychain API_KEY
-  crux mcp add files --npx @modelcontextprotocol/server-filesystem -- /srv/data")]
+  crux mcp add files --npx @modelcontextprotocol/server-filesystem -- /srv/data
+  crux mcp add linear --url https://mcp.linear.app/mcp --oauth
+  crux mcp add m2m --url https://api.example.com/mcp --oauth --grant client-credentials --client-id ID --client-secret-stdin")]
     Add(Box<AddArgs>),
     /// List registered servers
     List {
@@ -125,13 +127,23 @@ pub enum McpCommand {
         #[arg(long)]
         keep_secrets: bool,
     },
+    /// Connect to a server as an MCP client: initialize, list tools, sign in if it asks
+    #[command(after_help = "Examples:
+  crux mcp probe github                  a registered server (local ones through the launcher)
+  crux mcp probe https://mcp.example.com/mcp
+  crux mcp probe notes --call search --arguments '{\"q\":\"x\"}'")]
+    Probe(Box<ProbeArgs>),
     /// Store, list or delete a server's credentials
     #[command(after_help = "Examples:
   crux mcp auth github GITHUB_TOKEN                 prompt (hidden input) and store
   printf %s \"$T\" | crux mcp auth github GITHUB_TOKEN --stdin
   crux mcp auth wikijs --value URL=… --value KEY=…  several at once (visible in `ps`)
   crux mcp auth --list [github] [--json]            what is stored (values never shown)
-  crux mcp auth --delete github GITHUB_TOKEN        remove from the keystore and the index")]
+  crux mcp auth --delete github GITHUB_TOKEN        remove from the keystore and the index
+  crux mcp auth linear                              OAuth: sign in through the browser
+  crux mcp auth --status [linear] [--json]          expiry, scopes, refresh token
+  crux mcp auth --refresh-all [--dry-run]           refresh every OAuth token now
+  crux mcp auth --revoke linear                     revoke at the server, then delete here")]
     Auth(AuthArgs),
 }
 
@@ -179,9 +191,89 @@ pub struct AddArgs {
     /// A one-time interactive setup command, run by `crux mcp auth <MCP>`
     #[arg(long = "setup-cmd", value_name = "COMMAND")]
     pub setup_cmd: Option<String>,
+    /// The remote server uses OAuth (sign in with: crux mcp auth <MCP>)
+    #[arg(long, requires = "url")]
+    pub oauth: bool,
+    #[command(flatten)]
+    pub oauth_args: OAuthArgs,
     /// Replace an existing registration
     #[arg(long)]
     pub force: bool,
+}
+
+/// OAuth settings, for `mcp add --oauth` and `mcp probe`.
+#[derive(Debug, Args, Default)]
+pub struct OAuthArgs {
+    /// A client id registered with the authorization server beforehand (else crux registers one)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the client secret of --client-id from standard input
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Scopes to ask for, space-separated (default: what the server's challenge or metadata names)
+    #[arg(long, value_name = "\"A B\"")]
+    pub scopes: Option<String>,
+    /// Fixed port for the loopback redirect (default: any free port)
+    #[arg(long, value_name = "PORT")]
+    pub callback_port: Option<u16>,
+    /// Do not send the RFC 8707 resource parameter (for servers that reject it)
+    #[arg(long)]
+    pub no_resource: bool,
+    /// authorization-code (browser sign-in) or client-credentials (machine to machine)
+    #[arg(long, value_enum, value_name = "GRANT")]
+    pub grant: Option<crate::oauth::spec::Grant>,
+    /// How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub auth_method: Option<crate::oauth::spec::AuthMethod>,
+    /// HTTPS URL of a client ID metadata document, used as the client id where the server supports it
+    #[arg(long, value_name = "URL")]
+    pub client_metadata_url: Option<String>,
+}
+
+impl OAuthArgs {
+    pub fn any(&self) -> bool {
+        self.client_id.is_some()
+            || self.client_secret_stdin
+            || self.scopes.is_some()
+            || self.callback_port.is_some()
+            || self.no_resource
+            || self.grant.is_some()
+            || self.auth_method.is_some()
+            || self.client_metadata_url.is_some()
+    }
+
+    pub fn to_spec(&self) -> crate::oauth::spec::OAuthSpec {
+        crate::oauth::spec::OAuthSpec {
+            grant: self.grant.unwrap_or_default(),
+            client_id: self.client_id.clone().filter(|c| !c.is_empty()),
+            auth_method: self.auth_method,
+            scopes: self.scopes.clone().filter(|s| !s.trim().is_empty()),
+            callback_port: self.callback_port,
+            resource: !self.no_resource,
+            client_metadata_url: self.client_metadata_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// A registered server's name, or a remote server's URL
+    #[arg(value_name = "MCP|URL")]
+    pub target: String,
+    /// Also call this tool
+    #[arg(long, value_name = "TOOL")]
+    pub call: Option<String>,
+    /// The tool's arguments, a JSON object
+    #[arg(long, value_name = "JSON", requires = "call")]
+    pub arguments: Option<String>,
+    /// With a URL: read a PEM private key (ES256, PKCS#8) for private_key_jwt from standard input
+    #[arg(long, conflicts_with = "client_secret_stdin")]
+    pub private_key_stdin: bool,
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,8 +319,36 @@ pub struct AuthArgs {
     #[arg(long, conflicts_with_all = ["mcp", "list", "delete"])]
     pub all: bool,
 
-    /// With --list: print JSON
-    #[arg(long, requires = "list")]
+    /// Per server: auth type, stored keys, OAuth expiry, scopes, refresh token, last refresh
+    #[arg(long, conflicts_with_all = ["var", "list", "delete", "refresh", "all"])]
+    pub status: bool,
+
+    /// Refresh every OAuth token now
+    #[arg(long, conflicts_with_all = ["mcp", "var", "list", "delete", "refresh", "all", "status"])]
+    pub refresh_all: bool,
+
+    /// With --refresh-all: show what would be refreshed
+    #[arg(long, requires = "refresh_all")]
+    pub dry_run: bool,
+
+    /// Revoke MCP's OAuth tokens at the server (RFC 7009), then delete them here
+    #[arg(long, requires = "mcp", conflicts_with_all = ["var", "list", "delete", "refresh", "all", "status"])]
+    pub revoke: bool,
+
+    /// With --revoke: only delete the tokens here, without telling the server
+    #[arg(long, requires = "revoke")]
+    pub local: bool,
+
+    /// Print the public key (JWK) to register for private_key_jwt, creating the key if needed
+    #[arg(long, requires = "mcp", conflicts_with_all = ["var", "list", "delete", "refresh", "all", "status", "revoke"])]
+    pub show_public_key: bool,
+
+    /// Store MCP's OAuth client secret, read from standard input
+    #[arg(long, requires = "mcp", conflicts_with_all = ["var", "stdin", "list", "delete", "refresh", "all", "status", "revoke", "show_public_key"])]
+    pub client_secret_stdin: bool,
+
+    /// With --list or --status: print JSON
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -280,7 +400,9 @@ mod tests {
             parse(&["gh", "TOKEN", "v", "--stdin"]).is_err(),
             "a value and --stdin"
         );
-        assert!(parse(&["gh", "--json"]).is_err(), "--json needs --list");
+        assert!(parse(&["--status", "--json"]).is_ok());
+        assert!(parse(&["--revoke"]).is_err(), "--revoke needs a server");
+        assert!(parse(&["--refresh-all", "--dry-run"]).is_ok());
         assert!(parse(&["--list", "--delete"]).is_err());
         let cli = parse(&["gh", "TOKEN", "-starts-with-dash", "and", "more"]).unwrap();
         let debug = format!("{cli:?}");

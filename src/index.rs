@@ -48,6 +48,9 @@ pub struct Credential {
 pub struct ServerEntry {
     #[serde(default)]
     pub credentials: BTreeMap<String, Credential>,
+    /// OAuth metadata (endpoints, client id, expiry, scopes); the tokens are in the keystore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<crate::oauth::spec::OAuthState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,10 +119,29 @@ impl Index {
     pub fn remove(&mut self, mcp: &ServerName, var: &VarName) -> Option<Credential> {
         let entry = self.servers.get_mut(mcp.as_str())?;
         let removed = entry.credentials.remove(var.as_str());
-        if entry.credentials.is_empty() {
+        if entry.credentials.is_empty() && entry.oauth.is_none() {
             self.servers.remove(mcp.as_str());
         }
         removed
+    }
+
+    pub fn oauth(&self, mcp: &ServerName) -> Option<&crate::oauth::spec::OAuthState> {
+        self.servers.get(mcp.as_str())?.oauth.as_ref()
+    }
+
+    /// Sets or clears a server's OAuth metadata.
+    pub fn set_oauth(&mut self, mcp: &ServerName, state: Option<crate::oauth::spec::OAuthState>) {
+        match state {
+            Some(state) => self.servers.entry(mcp.to_string()).or_default().oauth = Some(state),
+            None => {
+                if let Some(entry) = self.servers.get_mut(mcp.as_str()) {
+                    entry.oauth = None;
+                    if entry.credentials.is_empty() {
+                        self.servers.remove(mcp.as_str());
+                    }
+                }
+            }
+        }
     }
 
     /// How many credentials each backend holds.

@@ -34,11 +34,17 @@ pub struct AuthSpec {
     /// A one-time interactive setup command, run by `crux mcp auth <name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_cmd: Option<String>,
+    /// OAuth for a remote server; its tokens live in the keystore, its state in the index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<crate::oauth::spec::OAuthSpec>,
 }
 
 impl AuthSpec {
     pub fn is_empty(&self) -> bool {
-        self.keychain.is_empty() && self.external_cli.is_empty() && self.setup_cmd.is_none()
+        self.keychain.is_empty()
+            && self.external_cli.is_empty()
+            && self.setup_cmd.is_none()
+            && self.oauth.is_none()
     }
 
     /// Every variable the launcher injects, in a stable order.
@@ -123,6 +129,16 @@ impl ServerSpec {
                 "{dup} is both a keychain and an external-cli variable"
             )));
         }
+        if let Some(oauth) = &self.auth.oauth {
+            if !matches!(self.source, Source::Url { .. }) {
+                return Err(bad("OAuth is for remote (url) servers".into()));
+            }
+            if let Some(u) = &oauth.client_metadata_url {
+                if !u.starts_with("https://") {
+                    return Err(bad("the client metadata URL is not https".into()));
+                }
+            }
+        }
         if self.auth.external_cli.values().any(|c| c.trim().is_empty()) {
             return Err(bad("an external-cli command is empty".into()));
         }
@@ -140,7 +156,18 @@ impl ServerSpec {
         if self.auth.setup_cmd.is_some() {
             kinds.push("setup-cmd");
         }
+        if self.auth.oauth.is_some() {
+            kinds.push("oauth");
+        }
         kinds
+    }
+
+    /// The remote server's URL, for `url` sources.
+    pub fn url(&self) -> Option<&str> {
+        match &self.source {
+            Source::Url { url } => Some(url),
+            _ => None,
+        }
     }
 
     pub fn describe_source(&self) -> String {

@@ -6,28 +6,9 @@
 
 mod common;
 
-use common::{random_value, require_tool, Env};
-use std::path::{Path, PathBuf};
+use common::{kit, random_value, setup_kit, Env};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Once;
-
-fn kit() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
-}
-
-/// Installs the pinned clients and server once per test binary.
-fn setup_kit() {
-    static SETUP: Once = Once::new();
-    SETUP.call_once(|| {
-        require_tool("node", "nodejs");
-        require_tool("npm", "npm");
-        let status = Command::new("bash")
-            .arg(kit().join("setup.sh"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "tests/e2e/setup.sh failed");
-    });
-}
 
 fn server_script() -> PathBuf {
     kit().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")

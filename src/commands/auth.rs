@@ -11,6 +11,15 @@ use crate::store::{select, Backend};
 use std::io::{IsTerminal, Read};
 
 pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
+    if args.json && !(args.list || args.status) {
+        return Err(Error::usage(
+            "--json goes with --list or --status",
+            "crux mcp auth --status [<MCP>] --json",
+        ));
+    }
+    if let Some(done) = super::oauth::run(&args, home)? {
+        return Ok(done);
+    }
     if args.all {
         return auth_all(home);
     }
@@ -89,6 +98,9 @@ fn auth_server(home: &CruxHome, mcp: &ServerName, refresh: bool) -> Result<()> {
             format!("register it (crux mcp add {mcp} …), or store one variable: crux mcp auth {mcp} <VAR>"),
         )
     })?;
+    if registered.spec.auth.oauth.is_some() {
+        return super::oauth::sign_in(home, mcp, registered);
+    }
     let (vars, setup) = needs(home, registered, mcp, refresh)?;
     if vars.is_empty() && !setup {
         println!("✓ '{mcp}' has everything it needs (re-enter credentials with --refresh)");
@@ -164,7 +176,8 @@ fn auth_all(home: &CruxHome) -> Result<()> {
     for (name, registered) in &registry.servers {
         let mcp = ServerName::parse(name)?;
         let (vars, setup) = needs(home, registered, &mcp, false)?;
-        if !vars.is_empty() || setup {
+        let sign_in = super::oauth::needs_sign_in(&Index::load(home)?, &mcp, registered);
+        if !vars.is_empty() || setup || sign_in {
             auth_server(home, &mcp, false)?;
             done += 1;
         }

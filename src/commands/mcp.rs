@@ -62,9 +62,38 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             keychain,
             external_cli,
             setup_cmd: args.setup_cmd.clone().filter(|c| !c.trim().is_empty()),
+            oauth: args.oauth.then(|| args.oauth_args.to_spec()),
         },
     };
-    if matches!(spec.source, Source::Url { .. }) && (!spec.auth.is_empty() || !spec.args.is_empty())
+    if !args.oauth && args.oauth_args.any() {
+        return Err(Error::usage(
+            "OAuth options (--client-id, --scopes, --grant, …) need --oauth",
+            format!("crux mcp add {name} --url <URL> --oauth …"),
+        ));
+    }
+    if let Some(oauth) = &spec.auth.oauth {
+        if oauth.grant == crate::oauth::spec::Grant::ClientCredentials
+            && oauth.client_id.is_none()
+            && oauth.auth_method != Some(crate::oauth::spec::AuthMethod::PrivateKeyJwt)
+            && !args.oauth_args.client_secret_stdin
+        {
+            return Err(Error::usage(
+                "client credentials need a client id and its secret (or --auth-method private_key_jwt)",
+                format!("printf %s \"$SECRET\" | crux mcp add {name} --url <URL> --oauth --grant client-credentials --client-id <ID> --client-secret-stdin"),
+            ));
+        }
+        if args.oauth_args.client_secret_stdin && oauth.client_id.is_none() {
+            return Err(Error::usage(
+                "--client-secret-stdin goes with --client-id",
+                format!("crux mcp add {name} --url <URL> --oauth --client-id <ID> --client-secret-stdin"),
+            ));
+        }
+    }
+    let oauth_only = spec.auth.keychain.is_empty()
+        && spec.auth.external_cli.is_empty()
+        && spec.auth.setup_cmd.is_none();
+    if matches!(spec.source, Source::Url { .. })
+        && ((!spec.auth.is_empty() && !oauth_only) || !spec.args.is_empty())
     {
         return Err(Error::usage(
             "a remote (--url) server takes no command arguments, and its credentials are not keychain, external-cli or setup-cmd variables",
@@ -86,6 +115,18 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
 
     // Every value is gathered and checked before anything is registered or stored.
     let values = collect_add_values(&name, &spec, &args)?;
+    let client_secret = if args.oauth_args.client_secret_stdin {
+        let secret = crate::commands::auth::read_stdin()?;
+        if secret.is_empty() {
+            return Err(Error::usage(
+                "the client secret read from standard input is empty",
+                format!("printf %s \"$SECRET\" | crux mcp add {name} … --client-secret-stdin"),
+            ));
+        }
+        Some(secret)
+    } else {
+        None
+    };
 
     {
         let _lock = home.lock()?;
@@ -111,6 +152,34 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     if !values.is_empty() {
         let backend = store_credentials(home, &name, &values, AuthType::Keychain)?;
         report_stored(&name, &values, backend);
+    }
+    if let (Some(oauth), Some(url)) = (&spec.auth.oauth, spec.url()) {
+        let mut session = crate::oauth::Session::load(
+            home,
+            &name,
+            url,
+            oauth.clone(),
+            crate::oauth::Interaction::Silent,
+        )?;
+        if let Some(secret) = client_secret {
+            session.set_client_secret(secret)?;
+            println!("✓ Stored the client secret of '{name}'");
+        }
+        if oauth.auth_method == Some(crate::oauth::spec::AuthMethod::PrivateKeyJwt) {
+            let jwk = session.public_key()?;
+            println!("Register this public key (JWK) for the client with the authorization server; the private key stays in the keystore:");
+            println!("{}", serde_json::to_string_pretty(&jwk).expect("JSON"));
+        }
+        if args.force {
+            println!(
+                "Projects using '{name}' pick up the new definition with: crux project sync --all"
+            );
+        }
+        if oauth.grant == crate::oauth::spec::Grant::ClientCredentials {
+            println!("Get a token with: crux mcp auth {name}");
+            return Ok(());
+        }
+        return crate::commands::oauth::offer_sign_in(home, &name);
     }
     let index = Index::load(home)?;
     let missing = credential_status(name.as_str(), &spec, &index)
@@ -258,9 +327,15 @@ fn credential_status(
     spec: &ServerSpec,
     index: &Index,
 ) -> Vec<(String, Option<crate::index::Credential>)> {
+    let oauth = spec
+        .auth
+        .oauth
+        .as_ref()
+        .map(|_| crate::oauth::spec::ACCESS_TOKEN.to_string());
     spec.auth
         .keychain
         .iter()
+        .chain(oauth.iter())
         .map(|var| {
             let cred = index
                 .servers

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod backend;
 pub mod mcp;
+pub mod oauth;
 pub mod project;
 
 use crate::cli::{Cli, Command, McpCommand};
@@ -22,6 +23,7 @@ pub fn execute(cli: Cli) -> Result<()> {
                 keep_secrets,
             } => mcp::remove(&home, &name, yes, keep_secrets),
             McpCommand::Auth(args) => auth::run(args, &home),
+            McpCommand::Probe(args) => oauth::probe(*args, &home),
         },
         Command::Project { command } => project::run(command, &home),
         Command::Backend(args) => backend::run(args, &home),

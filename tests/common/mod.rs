@@ -21,6 +21,25 @@ pub fn require_tool(tool: &str, package: &str) {
     assert!(found, "{tool} is not installed: apt-get install {package}");
 }
 
+/// The end-to-end kit: pinned MCP clients, servers, OAuth servers and the conformance suite.
+pub fn kit() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
+}
+
+/// Installs the kit (tests/e2e/setup.sh, idempotent) once per test binary.
+pub fn setup_kit() {
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    SETUP.call_once(|| {
+        require_tool("node", "nodejs");
+        require_tool("npm", "npm");
+        let status = Command::new("bash")
+            .arg(kit().join("setup.sh"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "tests/e2e/setup.sh failed");
+    });
+}
+
 /// A random printable value that looks like nothing real.
 pub fn random_value(tag: &str) -> String {
     let mut bytes = [0u8; 12];

@@ -1,0 +1,530 @@
+//! The OAuth side of `crux mcp auth` (sign-in, --status, --refresh-all, --revoke,
+//! --show-public-key, --client-secret-stdin) and `crux mcp probe`.
+
+use crate::cli::{AuthArgs, ProbeArgs};
+use crate::error::{sanitize, Error, Result};
+use crate::home::CruxHome;
+use crate::index::Index;
+use crate::mcp_client::{Client, HttpTransport, Probe, StdioTransport, Transport};
+use crate::names::ServerName;
+use crate::oauth::discovery::Challenge;
+use crate::oauth::http::Http;
+use crate::oauth::spec::{in_words, rfc3339, Grant, OAuthSpec, OAuthState, ACCOUNTS};
+use crate::oauth::{Interaction, Session};
+use crate::registry::{Registered, Registry};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+
+/// What `run` in auth.rs hands over: the OAuth-only actions.
+pub fn run(args: &AuthArgs, home: &CruxHome) -> Result<Option<()>> {
+    if args.status {
+        return status(home, args.mcp.as_deref(), args.json).map(Some);
+    }
+    if args.refresh_all {
+        return refresh_all(home, args.dry_run).map(Some);
+    }
+    let Some(name) = args.mcp.as_deref() else {
+        return Ok(None);
+    };
+    if args.revoke || args.show_public_key || args.client_secret_stdin {
+        let mcp = ServerName::parse(name)?;
+        let mut session = load(home, &mcp, Interaction::Silent)?;
+        if args.revoke {
+            return revoke(&mcp, &mut session, args.local).map(Some);
+        }
+        if args.show_public_key {
+            let jwk = session.public_key()?;
+            println!("{}", serde_json::to_string_pretty(&jwk).expect("JSON"));
+            eprintln!("Register this public key (JWK) for client '{}' with the authorization server; the private key stays in the keystore.",
+                session.state.client_id.as_deref().or(session.spec.client_id.as_deref()).unwrap_or("<your client id>"));
+            return Ok(Some(()));
+        }
+        let secret = super::auth::read_stdin()?;
+        if secret.is_empty() {
+            return Err(Error::usage(
+                "the client secret read from standard input is empty",
+                format!("printf %s \"$SECRET\" | crux mcp auth {mcp} --client-secret-stdin"),
+            ));
+        }
+        session.set_client_secret(secret)?;
+        println!("✓ Stored the client secret of '{mcp}'");
+        return Ok(Some(()));
+    }
+    Ok(None)
+}
+
+/// The registered OAuth server `mcp`, as a session.
+fn load(home: &CruxHome, mcp: &ServerName, interaction: Interaction) -> Result<Session> {
+    let registry = Registry::load(home)?;
+    let registered = registry.require(mcp)?;
+    let (url, spec) = oauth_of(mcp, registered)?;
+    Session::load(home, mcp, &url, spec, interaction)
+}
+
+fn oauth_of(mcp: &ServerName, registered: &Registered) -> Result<(String, OAuthSpec)> {
+    match (registered.spec.url(), &registered.spec.auth.oauth) {
+        (Some(url), Some(spec)) => Ok((url.to_string(), spec.clone())),
+        _ => Err(Error::failed(
+            format!("'{mcp}' does not use OAuth"),
+            format!("register it with OAuth: crux mcp add {mcp} --url <URL> --oauth --force"),
+        )),
+    }
+}
+
+/// `crux mcp auth <MCP>` for an OAuth server: a fresh sign-in (or client-credentials token).
+pub fn sign_in(home: &CruxHome, mcp: &ServerName, registered: &Registered) -> Result<()> {
+    let (url, spec) = oauth_of(mcp, registered)?;
+    let mut session = Session::load(home, mcp, &url, spec, Interaction::Browser)?;
+    // The server's own challenge says where its metadata is and which scopes it wants.
+    let challenge = challenge_of(&url)?;
+    session.obtain(challenge.as_ref())?;
+    println!(
+        "✓ Authenticated '{mcp}' ({})",
+        describe(&session.state, session.has_refresh_token())
+    );
+    Ok(())
+}
+
+/// The `WWW-Authenticate` challenge an unauthenticated `initialize` draws, if any.
+fn challenge_of(url: &str) -> Result<Option<Challenge>> {
+    let http = Http::default();
+    let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": crate::mcp_client::PROTOCOL_VERSION, "capabilities": {},
+        "clientInfo": {"name": "crux", "version": env!("CARGO_PKG_VERSION")}}});
+    let req = http
+        .request("POST", url)
+        .set("Accept", "application/json, text/event-stream")
+        .set("Content-Type", "application/json");
+    let resp = http.send(req, Some(body.to_string().as_bytes()))?;
+    if resp.status == 401 {
+        return Ok(Challenge::from_headers(
+            &resp.all_headers("www-authenticate"),
+        ));
+    }
+    Ok(None)
+}
+
+fn describe(state: &OAuthState, refresh: bool) -> String {
+    let mut parts = Vec::new();
+    match state.expires_at {
+        Some(at) => parts.push(format!("token expires {}", in_words(at))),
+        None => parts.push("token has no stated expiry".into()),
+    }
+    if let Some(scope) = &state.scope {
+        parts.push(format!("scopes: {}", sanitize(scope)));
+    }
+    parts.push(
+        if refresh {
+            "refresh token stored"
+        } else {
+            "no refresh token"
+        }
+        .into(),
+    );
+    parts.join("; ")
+}
+
+/// `crux mcp auth --status [<MCP>] [--json]`. Reads the registry and the index only: it never
+/// unlocks a keystore.
+fn status(home: &CruxHome, only: Option<&str>, json_out: bool) -> Result<()> {
+    let filter = only.map(ServerName::parse).transpose()?;
+    let registry = Registry::load(home)?;
+    let index = Index::load(home)?;
+    if let Some(f) = &filter {
+        if registry.get(f).is_none() && !index.servers.contains_key(f.as_str()) {
+            return Err(crate::registry::not_registered(f));
+        }
+    }
+    let mut names: Vec<String> = registry.servers.keys().cloned().collect();
+    for n in index.servers.keys() {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        if filter.as_ref().is_some_and(|f| f.as_str() != name) {
+            continue;
+        }
+        let registered = registry.servers.get(&name);
+        let entry = index.servers.get(&name);
+        let mut kinds: Vec<&str> = registered.map(|r| r.spec.auth_kinds()).unwrap_or_default();
+        if kinds.is_empty() && entry.is_some_and(|e| !e.credentials.is_empty()) {
+            kinds.push("keychain");
+        }
+        let keys: Vec<&String> = entry
+            .map(|e| e.credentials.keys().collect())
+            .unwrap_or_default();
+        let oauth = entry.and_then(|e| e.oauth.as_ref());
+        let mut row = json!({
+            "server": name,
+            "registered": registered.is_some(),
+            "auth_types": kinds,
+            "stored_keys": keys,
+        });
+        if let Some(o) = oauth {
+            let signed_in =
+                entry.is_some_and(|e| e.credentials.contains_key(crate::oauth::spec::ACCESS_TOKEN));
+            row["oauth"] = json!({
+                "signed_in": signed_in,
+                "expires_at": o.expires_at.map(rfc3339),
+                "expires_in_words": o.expires_at.map(in_words),
+                "expired": o.expires_at.map(|a| a <= crate::oauth::spec::now_unix()),
+                "scopes": o.scope,
+                "refresh_token": o.has_refresh_token,
+                "last_refresh": o.last_refresh,
+                "obtained_at": o.obtained_at,
+                "client_id": o.client_id,
+                "client_source": o.client_source,
+                "issuer": o.issuer,
+                "resource": o.resource,
+            });
+        } else if registered.is_some_and(|r| r.spec.auth.oauth.is_some()) {
+            row["oauth"] = json!({"signed_in": false});
+        }
+        out.push(row);
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return Ok(());
+    }
+    if out.is_empty() {
+        eprintln!(
+            "No servers registered and no credentials stored. Register one: crux mcp add <MCP> …"
+        );
+        return Ok(());
+    }
+    for row in &out {
+        let name = row["server"].as_str().unwrap_or_default();
+        let kinds: Vec<&str> = row["auth_types"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!("{}", sanitize(name));
+        println!(
+            "  auth          {}",
+            if kinds.is_empty() {
+                "none".into()
+            } else {
+                kinds.join(", ")
+            }
+        );
+        let keys: Vec<&str> = row["stored_keys"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "  stored keys   {}",
+            if keys.is_empty() {
+                "none".into()
+            } else {
+                keys.join(", ")
+            }
+        );
+        if let Some(o) = row.get("oauth") {
+            if o["signed_in"] != json!(true) {
+                println!("  oauth         not signed in; sign in with: crux mcp auth {name}");
+                continue;
+            }
+            match (o["expires_in_words"].as_str(), o["expires_at"].as_str()) {
+                (Some(w), Some(at)) => println!("  expires       {w} ({at})"),
+                _ => println!("  expires       no expiry stated by the server"),
+            }
+            println!(
+                "  scopes        {}",
+                o["scopes"]
+                    .as_str()
+                    .map(sanitize)
+                    .unwrap_or_else(|| "(none requested)".into())
+            );
+            println!(
+                "  refresh token {}",
+                if o["refresh_token"] == json!(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+            println!(
+                "  last refresh  {}",
+                o["last_refresh"].as_str().unwrap_or("never")
+            );
+            if o["expired"] == json!(true) && o["refresh_token"] != json!(true) {
+                println!("  → expired with no refresh token; sign in again: crux mcp auth {name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `crux mcp auth --refresh-all [--dry-run]`.
+fn refresh_all(home: &CruxHome, dry_run: bool) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let index = Index::load(home)?;
+    let mut failed = 0;
+    let mut any = false;
+    for (name, registered) in &registry.servers {
+        let Some(spec) = &registered.spec.auth.oauth else {
+            continue;
+        };
+        let mcp = ServerName::parse(name)?;
+        let state = index.oauth(&mcp);
+        let refreshable = state.is_some_and(|s| s.has_refresh_token);
+        let cc = spec.grant == Grant::ClientCredentials;
+        any = true;
+        if !refreshable && !cc {
+            println!("- {name}: nothing to refresh (no refresh token); sign in with: crux mcp auth {name}");
+            continue;
+        }
+        if dry_run {
+            let when = state
+                .and_then(|s| s.expires_at)
+                .map(|a| format!("expires {}", in_words(a)))
+                .unwrap_or_else(|| "no stated expiry".into());
+            println!("would refresh {name} ({when})");
+            continue;
+        }
+        let result = load(home, &mcp, Interaction::Silent).and_then(|mut s| {
+            if cc && !s.has_refresh_token() {
+                s.obtain(None)?;
+            } else {
+                s.force_refresh()?;
+            }
+            Ok(s)
+        });
+        match result {
+            Ok(s) => println!(
+                "✓ {name}: refreshed ({})",
+                describe(&s.state, s.has_refresh_token())
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "{}",
+                    e.render().replacen("error:", &format!("error: {name}:"), 1)
+                );
+            }
+        }
+    }
+    if !any {
+        println!("No OAuth servers registered.");
+    }
+    if failed > 0 {
+        return Err(Error::failed(
+            format!("{failed} refresh(es) failed"),
+            "sign in again to each server named above: crux mcp auth <MCP>",
+        ));
+    }
+    Ok(())
+}
+
+fn revoke(mcp: &ServerName, session: &mut Session, local: bool) -> Result<()> {
+    if !session.has_token() && !session.has_refresh_token() {
+        println!("'{mcp}' holds no OAuth tokens; nothing to revoke");
+        return Ok(());
+    }
+    if local {
+        session.forget_tokens()?;
+        println!("✓ Deleted the OAuth tokens of '{mcp}' here (the server was not told)");
+        return Ok(());
+    }
+    let told = session.revoke()?;
+    if told {
+        println!("✓ Revoked the OAuth tokens of '{mcp}' at the server and deleted them here");
+    } else {
+        println!("✓ Deleted the OAuth tokens of '{mcp}' here (the server has no revocation endpoint; they stay valid there until they expire)");
+    }
+    Ok(())
+}
+
+/// Whether a registered OAuth server has no token yet.
+pub fn needs_sign_in(index: &Index, mcp: &ServerName, registered: &Registered) -> bool {
+    registered.spec.auth.oauth.is_some()
+        && !ACCOUNTS[..1].iter().any(|a| {
+            index
+                .servers
+                .get(mcp.as_str())
+                .is_some_and(|e| e.credentials.contains_key(*a))
+        })
+}
+
+/// `crux mcp probe <MCP|URL>`.
+pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
+    let arguments: Value = match &args.arguments {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            Error::usage(
+                format!("--arguments is not JSON: {e}"),
+                "give a JSON object: --arguments '{\"q\":\"x\"}'",
+            )
+        })?,
+        None => json!({}),
+    };
+    let is_url = args.target.starts_with("http://") || args.target.starts_with("https://");
+    let (result, transport_name, url) =
+        if is_url {
+            if url::Url::parse(&args.target).is_err() {
+                return Err(Error::usage(
+                    "the URL is not valid",
+                    "give the server's MCP endpoint, e.g. https://mcp.example.com/mcp",
+                ));
+            }
+            let secret = if args.oauth.client_secret_stdin || args.private_key_stdin {
+                Some(super::auth::read_stdin()?)
+            } else {
+                None
+            };
+            let (client_secret, private_key) = if args.private_key_stdin {
+                (None, secret)
+            } else {
+                (secret, None)
+            };
+            let mut session = Session::ephemeral(
+                &args.target,
+                args.oauth.to_spec(),
+                client_secret,
+                private_key,
+                Interaction::Browser,
+            );
+            let r = run_probe(
+                HttpTransport::new(&args.target, Some(&mut session)),
+                args.call.as_deref(),
+                &arguments,
+            );
+            (r, "streamable-http", Some(args.target.clone()))
+        } else {
+            if args.oauth.any() || args.private_key_stdin {
+                return Err(Error::usage(
+                "OAuth options apply to a URL; a registered server uses its registered settings",
+                format!("change them with: crux mcp add {} --force …", sanitize(&args.target)),
+            ));
+            }
+            let mcp = ServerName::parse(&args.target)?;
+            let registry = Registry::load(home)?;
+            let registered = registry.require(&mcp)?;
+            match registered.spec.url() {
+                Some(url) => {
+                    let r = match &registered.spec.auth.oauth {
+                        Some(spec) => {
+                            let mut session =
+                                Session::load(home, &mcp, url, spec.clone(), Interaction::Browser)?;
+                            run_probe(
+                                HttpTransport::new(url, Some(&mut session)),
+                                args.call.as_deref(),
+                                &arguments,
+                            )
+                        }
+                        None => run_probe(
+                            HttpTransport::new(url, None),
+                            args.call.as_deref(),
+                            &arguments,
+                        ),
+                    };
+                    (r, "streamable-http", Some(url.to_string()))
+                }
+                None => {
+                    let argv = registered.spec.command_line().unwrap_or_default();
+                    let exe = std::env::current_exe()
+                        .map_err(|e| Error::io("cannot find crux's own path", e))?;
+                    let mut cmd = std::process::Command::new(exe);
+                    cmd.arg("launch")
+                        .args(&argv)
+                        .env("CRUX_MCP_NAME", mcp.as_str())
+                        .env(
+                            "CRUX_AUTH_ENV_VARS",
+                            registered.spec.auth.launch_vars().join(","),
+                        )
+                        .env("CRUX_HOME", home.root());
+                    let r = StdioTransport::spawn(cmd)
+                        .and_then(|t| run_probe(t, args.call.as_deref(), &arguments));
+                    (r, "stdio", None)
+                }
+            }
+        };
+    let (probe, call) = result?;
+    if args.json {
+        let mut out = json!({
+            "server": {"name": probe.server_name, "version": probe.server_version},
+            "protocol_version": probe.protocol_version,
+            "tools": probe.tools,
+            "transport": transport_name,
+        });
+        if let Some(u) = url {
+            out["url"] = json!(crate::oauth::http::redact_url(&u));
+        }
+        if let Some(c) = call {
+            out["call"] = c;
+        }
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return Ok(());
+    }
+    println!(
+        "server    {} {}",
+        sanitize(&probe.server_name),
+        sanitize(&probe.server_version)
+    );
+    println!("protocol  {}", sanitize(&probe.protocol_version));
+    println!("tools     {}", probe.tools);
+    println!("transport {transport_name}");
+    if let Some(c) = call {
+        let text: Vec<String> = c
+            .get("content")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i.get("text").and_then(Value::as_str))
+                    .map(sanitize)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let failed = c.get("isError") == Some(&json!(true));
+        println!(
+            "call      {}{}",
+            if failed { "error: " } else { "" },
+            text.join(" ")
+        );
+        if failed {
+            return Err(Error::failed(
+                "the tool call reported an error",
+                "check the tool's arguments",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn run_probe<T: Transport>(
+    transport: T,
+    call: Option<&str>,
+    arguments: &Value,
+) -> Result<(Probe, Option<Value>)> {
+    let mut client = Client::new(transport);
+    let probe = client.probe()?;
+    let called = match call {
+        Some(tool) => {
+            Some(client.request("tools/call", json!({"name": tool, "arguments": arguments}))?)
+        }
+        None => None,
+    };
+    Ok((probe, called))
+}
+
+/// Offers the sign-in at the end of `mcp add` when a person is at a terminal.
+pub fn offer_sign_in(home: &CruxHome, mcp: &ServerName) -> Result<()> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        println!("Sign in with: crux mcp auth {mcp}");
+        return Ok(());
+    }
+    eprint!("Sign in to '{mcp}' now? [Y/n] ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("cannot read the answer", e))?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes") {
+        let registry = Registry::load(home)?;
+        sign_in(home, mcp, registry.require(mcp)?)
+    } else {
+        println!("Sign in later with: crux mcp auth {mcp}");
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! The HTTP client crux speaks OAuth and Streamable HTTP with: `ureq` 2, one agent, bounded
+//! timeouts, and every status answered as a [`Response`] rather than an error, so callers can
+//! read a 401's challenge or a token endpoint's `error` body.
+
+use crate::error::{sanitize, Error, Result};
+use crate::secret::Secret;
+use serde_json::Value;
+use std::io::Read;
+use std::time::Duration;
+
+/// Bodies crux reads whole (metadata, token responses) are capped: a hostile or broken server
+/// cannot make it allocate without bound.
+const MAX_BODY: u64 = 4 << 20;
+
+#[derive(Clone)]
+pub struct Http {
+    agent: ureq::Agent,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub url: String,
+    inner: ureq::Response,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http::new(Duration::from_secs(30))
+    }
+}
+
+impl Http {
+    pub fn new(read_timeout: Duration) -> Http {
+        Http {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(10))
+                .timeout_read(read_timeout)
+                .timeout_write(Duration::from_secs(30))
+                .user_agent(concat!("crux/", env!("CARGO_PKG_VERSION")))
+                .build(),
+        }
+    }
+
+    pub fn get(&self, url: &str) -> Result<Response> {
+        self.send(self.agent.get(url), None)
+    }
+
+    /// A form POST (`application/x-www-form-urlencoded`), the shape of every token request.
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic_auth: Option<(&str, &Secret)>,
+    ) -> Result<Response> {
+        let mut req = self
+            .agent
+            .post(url)
+            .set("Accept", "application/json")
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        if let Some((user, password)) = basic_auth {
+            req = req.set("Authorization", &basic_header(user, password));
+        }
+        let body = zeroize::Zeroizing::new(encode_form(form));
+        self.send(req, Some(body.as_bytes()))
+    }
+
+    pub fn post_json(&self, url: &str, body: &Value) -> Result<Response> {
+        let req = self
+            .agent
+            .post(url)
+            .set("Accept", "application/json")
+            .set("Content-Type", "application/json");
+        self.send(req, Some(body.to_string().as_bytes()))
+    }
+
+    /// A request built by the caller (headers of its own), sent with an optional body.
+    pub fn request(&self, method: &str, url: &str) -> ureq::Request {
+        self.agent.request(method, url)
+    }
+
+    pub fn send(&self, req: ureq::Request, body: Option<&[u8]>) -> Result<Response> {
+        let url = req.url().to_string();
+        let result = match body {
+            Some(bytes) => req.send_bytes(bytes),
+            None => req.call(),
+        };
+        match result {
+            Ok(inner) | Err(ureq::Error::Status(_, inner)) => Ok(Response {
+                status: inner.status(),
+                url: redact_url(&url),
+                inner,
+            }),
+            Err(ureq::Error::Transport(t)) => Err(Error::failed(
+                format!(
+                    "cannot reach {}: {}",
+                    redact_url(&url),
+                    sanitize(&t.to_string())
+                ),
+                "check the URL and your network connection, then try again",
+            )),
+        }
+    }
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.header(name)
+    }
+
+    pub fn all_headers(&self, name: &str) -> Vec<&str> {
+        self.inner.all(name)
+    }
+
+    pub fn content_type(&self) -> String {
+        self.inner.content_type().to_ascii_lowercase()
+    }
+
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn into_reader(self) -> Box<dyn Read + Send + Sync + 'static> {
+        self.inner.into_reader()
+    }
+
+    /// The whole body, at most [`MAX_BODY`] bytes.
+    pub fn bytes(self) -> Result<Vec<u8>> {
+        let url = self.url.clone();
+        let mut buf = Vec::new();
+        self.inner
+            .into_reader()
+            .take(MAX_BODY)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(format!("cannot read the response from {url}"), e))?;
+        Ok(buf)
+    }
+
+    /// The body as JSON; `what` names it in the error ("authorization server metadata").
+    pub fn json(self, what: &str) -> Result<Value> {
+        let url = self.url.clone();
+        let bytes = zeroize::Zeroizing::new(self.bytes()?);
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::failed(
+                format!("{what} from {url} is not valid JSON: {e}"),
+                "the server's response is malformed; report it to the server's operator",
+            )
+        })
+    }
+}
+
+pub fn basic_header(user: &str, password: &Secret) -> String {
+    use base64::Engine;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+    let pair = zeroize::Zeroizing::new(format!(
+        "{}:{}",
+        form_component(user),
+        form_component(password.expose())
+    ));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+    )
+}
+
+pub fn encode_form(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| format!("{}={}", form_component(k), form_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn form_component(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A URL as crux prints it: without query or fragment, which can carry codes or tokens.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => sanitize(url.split(['?', '#']).next().unwrap_or("")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_queries_when_printed() {
+        assert_eq!(
+            redact_url("https://a.example/cb?code=xyz#frag"),
+            "https://a.example/cb"
+        );
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_both_parts() {
+        let h = basic_header("a b", &Secret::new("p:w"));
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(h.strip_prefix("Basic ").unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(raw).unwrap(), "a+b:p%3Aw");
+    }
+}
