@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('project', 'project', [CompletionResultType]::ParameterValue, 'Declare a project''s servers (crux.json) and generate its .mcp.json')
             [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
+            [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -298,6 +299,13 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'crux;bridge' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crux;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -310,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('project', 'project', [CompletionResultType]::ParameterValue, 'Declare a project''s servers (crux.json) and generate its .mcp.json')
             [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
+            [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -376,6 +385,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;help;launch' {
+            break
+        }
+        'crux;help;bridge' {
             break
         }
         'crux;help;completions' {

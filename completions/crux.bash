@@ -19,6 +19,9 @@ _crux() {
             crux,backend)
                 cmd="crux__subcmd__backend"
                 ;;
+            crux,bridge)
+                cmd="crux__subcmd__bridge"
+                ;;
             crux,completions)
                 cmd="crux__subcmd__completions"
                 ;;
@@ -54,6 +57,9 @@ _crux() {
                 ;;
             crux__subcmd__help,backend)
                 cmd="crux__subcmd__help__subcmd__backend"
+                ;;
+            crux__subcmd__help,bridge)
+                cmd="crux__subcmd__help__subcmd__bridge"
                 ;;
             crux__subcmd__help,completions)
                 cmd="crux__subcmd__help__subcmd__completions"
@@ -194,7 +200,7 @@ _crux() {
 
     case "${cmd}" in
         crux)
-            opts="-h -V --help --version mcp project backend launch completions help"
+            opts="-h -V --help --version mcp project backend launch bridge completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +311,20 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__bridge)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__completions)
             opts="-h -V --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -320,7 +340,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help)
-            opts="mcp project backend launch completions help"
+            opts="mcp project backend launch bridge completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +384,20 @@ _crux() {
         crux__subcmd__help__subcmd__backend__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__bridge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

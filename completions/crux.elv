@@ -26,6 +26,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand project 'Declare a project''s servers (crux.json) and generate its .mcp.json'
             cand backend 'Show the active keystore backend and why it was chosen, or change it'
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
+            cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -258,6 +259,12 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'crux;bridge'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'crux;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -269,6 +276,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand project 'Declare a project''s servers (crux.json) and generate its .mcp.json'
             cand backend 'Show the active keystore backend and why it was chosen, or change it'
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
+            cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -318,6 +326,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;help;backend;migrate'= {
         }
         &'crux;help;launch'= {
+        }
+        &'crux;help;bridge'= {
         }
         &'crux;help;completions'= {
         }

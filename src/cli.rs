@@ -50,6 +50,11 @@ pub enum Command {
         )]
         command: Vec<std::ffi::OsString>,
     },
+    /// Connect stdio to a remote server's Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)
+    #[command(
+        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds.\nExit 78 when the server is not signed in or the refresh fails."
+    )]
+    Bridge,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]

@@ -152,6 +152,10 @@ pub struct HttpTransport<'a> {
 }
 
 impl<'a> HttpTransport<'a> {
+    pub fn protocol_version(&mut self, version: &str) {
+        self.protocol_version = Some(version.to_string());
+    }
+
     pub fn new(url: &str, auth: Option<&'a mut Session>) -> Self {
         HttpTransport {
             http: Http::default(),
@@ -167,11 +171,10 @@ impl<'a> HttpTransport<'a> {
     /// POSTs a message, answering 401 with a refresh or sign-in and 403
     /// `insufficient_scope` with a step-up, each a bounded number of times.
     fn post(&mut self, message: &Value) -> Result<Response> {
-        if self.token.is_none() {
-            if let Some(auth) = self.auth.as_deref_mut() {
-                if auth.has_token() {
-                    self.token = Some(auth.token()?);
-                }
+        // Before each use: the stored token, refreshed if it expires within a minute.
+        if let Some(auth) = self.auth.as_deref_mut() {
+            if auth.has_token() {
+                self.token = Some(auth.token()?);
             }
         }
         let body = message.to_string();
@@ -245,8 +248,14 @@ impl<'a> HttpTransport<'a> {
     }
 }
 
-impl Transport for HttpTransport<'_> {
-    fn exchange(&mut self, message: &Value, id: Option<u64>) -> Result<Option<Value>> {
+impl HttpTransport<'_> {
+    /// POSTs one message and hands every message of the answer (a JSON body, a batch, or the
+    /// events of an SSE stream, as they arrive) to `each`, which returns `true` to stop.
+    pub fn send_message(
+        &mut self,
+        message: &Value,
+        mut each: impl FnMut(Value) -> bool,
+    ) -> Result<()> {
         let resp = self.post(message)?;
         if let Some(sid) = resp.header("mcp-session-id") {
             self.session_id = Some(sid.to_string());
@@ -258,18 +267,39 @@ impl Transport for HttpTransport<'_> {
                 "check the URL (is it the server's MCP endpoint?)",
             ));
         }
-        let Some(id) = id else {
-            return Ok(None);
-        };
-        let content_type = resp.content_type();
-        if content_type.starts_with("text/event-stream") {
-            return read_sse_response(resp.into_reader(), id);
+        if status == 202 || message.get("id").is_none() {
+            return Ok(());
         }
-        let body = resp.json("the server's response")?;
-        Ok(match body {
-            Value::Array(items) => items.into_iter().find(|m| m.get("id") == Some(&json!(id))),
-            other => Some(other),
-        })
+        if resp.content_type().starts_with("text/event-stream") {
+            return read_sse(resp.into_reader(), each);
+        }
+        match resp.json("the server's response")? {
+            Value::Array(items) => {
+                for item in items {
+                    if each(item) {
+                        break;
+                    }
+                }
+            }
+            other => {
+                each(other);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Transport for HttpTransport<'_> {
+    fn exchange(&mut self, message: &Value, id: Option<u64>) -> Result<Option<Value>> {
+        let mut found = None;
+        self.send_message(message, |m| {
+            if id.is_some() && m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
+                found = Some(m);
+                return true;
+            }
+            false
+        })?;
+        Ok(found)
     }
 
     fn initialized(&mut self, protocol_version: &str) {
@@ -279,16 +309,17 @@ impl Transport for HttpTransport<'_> {
     }
 }
 
-/// Reads server-sent events until the response with `id` arrives.
-fn read_sse_response(reader: impl Read, id: u64) -> Result<Option<Value>> {
+/// Reads server-sent events, handing each message to `each` until it returns `true` or the
+/// stream ends.
+fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()> {
     let mut data = String::new();
     for line in BufReader::new(reader).lines() {
         let line = line.map_err(|e| Error::io("cannot read the server's event stream", e))?;
         if line.is_empty() {
             if !data.is_empty() {
                 if let Ok(msg) = serde_json::from_str::<Value>(&data) {
-                    if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
-                        return Ok(Some(msg));
+                    if each(msg) {
+                        return Ok(());
                     }
                 }
                 data.clear();
@@ -302,7 +333,7 @@ fn read_sse_response(reader: impl Read, id: u64) -> Result<Option<Value>> {
             data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// stdio: a child process speaking newline-delimited JSON-RPC.
@@ -388,7 +419,13 @@ mod tests {
         let stream = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\n data: \"id\":3,\"result\":{}}\n\n";
         // A data field split over two lines joins with a newline, which JSON allows.
         let stream = stream.replace("\n data:", "\ndata:");
-        let got = read_sse_response(stream.as_bytes(), 3).unwrap().unwrap();
-        assert_eq!(got["id"], 3);
+        let mut got = Vec::new();
+        read_sse(stream.as_bytes(), |m| {
+            got.push(m);
+            false
+        })
+        .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1]["id"], 3);
     }
 }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 pub const MCP_FILE: &str = ".mcp.json";
 const KEYCHAIN_LAUNCHER: &str = include_str!("../launchers/keychain-auth.sh");
+const BRIDGE_LAUNCHER: &str = include_str!("../launchers/http-bridge-auth.sh");
+pub const BRIDGE_LAUNCHER_NAME: &str = "http-bridge-auth.sh";
 
 /// Quotes `text` for a POSIX shell.
 fn shell_quote(text: &str) -> String {
@@ -39,24 +41,44 @@ fn crux_binary() -> Result<PathBuf> {
 }
 
 /// Installs the launchers into `CRUX_HOME/launchers/` (0700), with the crux binary's path
-/// resolved now; rewrites them only when they differ. Returns the keychain launcher's path.
+/// resolved now; rewrites them only when they differ. Returns the keychain launcher's path
+/// (the bridge launcher sits beside it).
 pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
     let dir = home.launchers_dir();
     fsutil::ensure_private_dir(&dir)?;
     let crux = crux_binary()?;
-    // One pass, so substituted text is never substituted again.
     let crux_q = shell_quote(&crux.to_string_lossy());
     let home_q = shell_quote(&home.root().to_string_lossy());
-    let mut script = String::with_capacity(KEYCHAIN_LAUNCHER.len() + 256);
-    let mut rest = KEYCHAIN_LAUNCHER;
+    for (name, template) in [
+        (BRIDGE_LAUNCHER_NAME, BRIDGE_LAUNCHER),
+        ("keychain-auth.sh", KEYCHAIN_LAUNCHER),
+    ] {
+        let script = fill(template, &crux_q, &home_q);
+        let path = dir.join(name);
+        let current = fsutil::read_optional(&path)?;
+        let mode_ok = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777 == 0o700)
+            .unwrap_or(false);
+        if current.as_deref() != Some(script.as_bytes()) || !mode_ok {
+            fsutil::write_atomic_mode(&path, script.as_bytes(), 0o700)?;
+        }
+    }
+    Ok(dir.join("keychain-auth.sh"))
+}
+
+/// Fills a launcher template's placeholders in one pass, so substituted text is never
+/// substituted again.
+fn fill(template: &str, crux_q: &str, home_q: &str) -> String {
+    let mut script = String::with_capacity(template.len() + 256);
+    let mut rest = template;
     while let Some(at) = rest.find('@') {
         script.push_str(&rest[..at]);
         rest = &rest[at..];
         if let Some(tail) = rest.strip_prefix("@CRUX_BIN@") {
-            script.push_str(&crux_q);
+            script.push_str(crux_q);
             rest = tail;
         } else if let Some(tail) = rest.strip_prefix("@CRUX_HOME@") {
-            script.push_str(&home_q);
+            script.push_str(home_q);
             rest = tail;
         } else {
             script.push('@');
@@ -64,15 +86,7 @@ pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
         }
     }
     script.push_str(rest);
-    let path = dir.join("keychain-auth.sh");
-    let current = fsutil::read_optional(&path)?;
-    let mode_ok = std::fs::metadata(&path)
-        .map(|m| m.permissions().mode() & 0o777 == 0o700)
-        .unwrap_or(false);
-    if current.as_deref() != Some(script.as_bytes()) || !mode_ok {
-        fsutil::write_atomic_mode(&path, script.as_bytes(), 0o700)?;
-    }
-    Ok(path)
+    script
 }
 
 /// The definitions a project uses. For a server registered on this machine the registry's
@@ -119,6 +133,13 @@ pub fn entry_for(name: &str, spec: &ServerSpec, launcher: &Path) -> Value {
         let Source::Url { url } = &spec.source else {
             unreachable!("only url has no command line")
         };
+        if spec.auth.oauth.is_some() {
+            return json!({
+                "command": launcher.with_file_name(BRIDGE_LAUNCHER_NAME).to_string_lossy(),
+                "args": [],
+                "env": { "CRUX_MCP_NAME": name, "CRUX_BRIDGE_URL": url },
+            });
+        }
         return json!({ "type": "http", "url": url });
     };
     let vars = spec.auth.launch_vars();

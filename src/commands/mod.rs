@@ -28,6 +28,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Project { command } => project::run(command, &home),
         Command::Backend(args) => backend::run(args, &home),
         Command::Launch { command } => Err(crate::launch::run(&command, &home)),
+        Command::Bridge => crate::bridge::run(&home),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
             Ok(())

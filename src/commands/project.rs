@@ -179,7 +179,10 @@ fn sync_one(
         )
     })?;
     let specs = sync::resolve(&project, dir, registry)?;
-    let launcher = if specs.iter().any(|(_, s)| !s.auth.launch_vars().is_empty()) {
+    let launcher = if specs
+        .iter()
+        .any(|(_, s)| !s.auth.launch_vars().is_empty() || s.auth.oauth.is_some())
+    {
         sync::install_launchers(home)?
     } else {
         home.launchers_dir().join("keychain-auth.sh")
