@@ -504,6 +504,10 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
             index.save(home)?;
             println!("✓ Deleted {var} ({})", cred.backend);
         }
+        if index.oauth(&name).is_some() {
+            index.set_oauth(&name, None);
+            index.save(home)?;
+        }
     }
     registry.servers.remove(name.as_str());
     registry.save(home)?;

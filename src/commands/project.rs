@@ -295,6 +295,23 @@ fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry
             });
         }
     }
+    if spec.auth.oauth.is_some() {
+        let entry = index.servers.get(name);
+        let signed_in =
+            entry.is_some_and(|s| s.credentials.contains_key(crate::oauth::spec::ACCESS_TOKEN));
+        let state = entry.and_then(|s| s.oauth.as_ref());
+        if !signed_in {
+            gaps.push(Gap {
+                problem: "it is not signed in (OAuth)".into(),
+                fix: format!("crux mcp auth {name}"),
+            });
+        } else if state.is_some_and(|s| s.expires_within(0) && !s.has_refresh_token) {
+            gaps.push(Gap {
+                problem: "its OAuth token has expired and there is no refresh token".into(),
+                fix: format!("crux mcp auth {name}"),
+            });
+        }
+    }
     for (var, command) in &spec.auth.external_cli {
         let program = shlex::split(command)
             .and_then(|w| w.into_iter().next())
