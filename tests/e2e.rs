@@ -178,3 +178,46 @@ fn a_missing_credential_stops_the_launch_with_the_fix() {
         "error: everything: EVERYTHING_TOKEN is not stored; fix: crux mcp auth everything",
     );
 }
+
+/// `crux mcp probe` of a local server: a real MCP session over stdio through the launcher, so
+/// the probe also proves the credentials reach the server; a missing one fails the probe.
+#[test]
+fn probe_speaks_mcp_to_a_local_server_through_the_launcher() {
+    let p = project(Env::for_backend("age"));
+    let run = p.env.run(&["mcp", "probe", "everything", "--json"]);
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(out["transport"], "stdio");
+    assert!(
+        out["server"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("everything"),
+        "{out}"
+    );
+    assert!(out["tools"].as_u64().unwrap() >= 5, "{out}");
+    assert!(out["protocol_version"].as_str().unwrap().starts_with("20"));
+    p.env
+        .run(&[
+            "mcp",
+            "probe",
+            "everything",
+            "--call",
+            "echo",
+            "--arguments",
+            r#"{"message":"hi there"}"#,
+        ])
+        .success()
+        .stdout_has("hi there");
+    p.env
+        .run(&["mcp", "auth", "--delete", "everything", "EVERYTHING_TOKEN"])
+        .success();
+    // The launcher's own error line comes through, then the probe's.
+    let run = p.env.run(&["mcp", "probe", "everything"]);
+    assert_eq!(run.code(), Some(1));
+    run.stderr_has(
+        "error: everything: EVERYTHING_TOKEN is not stored; fix: crux mcp auth everything",
+    )
+    .stderr_has("the server exited before answering (exit 78)");
+    assert_nothing_leaked(&p);
+}

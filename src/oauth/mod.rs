@@ -286,7 +286,9 @@ impl Session {
     }
 
     fn renew(&mut self, challenge: Option<&Challenge>) -> Result<Secret> {
-        if self.refresh.is_some() || self.name.is_some() {
+        // Client credentials without a refresh token simply ask again.
+        let cc_only = self.spec.grant == Grant::ClientCredentials && self.refresh.is_none();
+        if !cc_only && (self.refresh.is_some() || self.name.is_some()) {
             let sent = self.access.clone();
             match self.refresh_locked(sent.as_ref(), false) {
                 Ok(t) => return Ok(t),
@@ -326,8 +328,13 @@ impl Session {
             }
         }
         let Some(refresh) = self.refresh.clone() else {
+            let problem = if self.access.is_some() {
+                "the OAuth token expired and the server issued no refresh token"
+            } else {
+                "not signed in (no OAuth token stored)"
+            };
             return Err(Error::failed(
-                format!("{}: not signed in (no OAuth token stored)", self.label()),
+                format!("{}: {problem}", self.label()),
                 self.fix(),
             ));
         };
