@@ -436,12 +436,51 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
     }
     println!("added:    {}", r.added_at);
     for (var, cred) in &status {
+        if r.spec.auth.oauth.is_some() && var == crate::oauth::spec::ACCESS_TOKEN {
+            continue;
+        }
         match cred {
             Some(c) => println!(
                 "keychain: {var} — stored in {} at {}",
                 c.backend, c.stored_at
             ),
             None => println!("keychain: {var} — missing (store it: crux mcp auth {name})"),
+        }
+    }
+    if let Some(oauth) = &r.spec.auth.oauth {
+        let grant = match oauth.grant {
+            crate::oauth::spec::Grant::AuthorizationCode => "authorization code + PKCE",
+            crate::oauth::spec::Grant::ClientCredentials => "client credentials",
+        };
+        println!("oauth:    {grant}");
+        let signed_in = status
+            .iter()
+            .any(|(v, c)| v == crate::oauth::spec::ACCESS_TOKEN && c.is_some());
+        match (signed_in, index.oauth(&name)) {
+            (true, Some(state)) => {
+                let expiry = state
+                    .expires_at
+                    .map(|at| {
+                        format!(
+                            "expires {} ({})",
+                            crate::oauth::spec::in_words(at),
+                            crate::oauth::spec::rfc3339(at)
+                        )
+                    })
+                    .unwrap_or_else(|| "no stated expiry".into());
+                println!(
+                    "          signed in; token {expiry}; {}",
+                    if state.has_refresh_token {
+                        "refresh token stored"
+                    } else {
+                        "no refresh token"
+                    }
+                );
+                if let Some(client) = &state.client_id {
+                    println!("          client {}", sanitize(client));
+                }
+            }
+            _ => println!("          not signed in (sign in: crux mcp auth {name})"),
         }
     }
     for (var, command) in &r.spec.auth.external_cli {

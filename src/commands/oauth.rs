@@ -329,7 +329,13 @@ fn revoke(mcp: &ServerName, session: &mut Session, local: bool) -> Result<()> {
         println!("✓ Deleted the OAuth tokens of '{mcp}' here (the server was not told)");
         return Ok(());
     }
-    let told = session.revoke()?;
+    let told = session.revoke().map_err(|e| match e {
+        Error::Failed { problem, .. } if problem.contains("cannot reach") => Error::failed(
+            format!("{problem}; nothing was deleted"),
+            format!("try again later, or delete the tokens here only: crux mcp auth --revoke {mcp} --local"),
+        ),
+        other => other,
+    })?;
     if told {
         println!("✓ Revoked the OAuth tokens of '{mcp}' at the server and deleted them here");
     } else {

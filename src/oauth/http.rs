@@ -92,9 +92,14 @@ impl Http {
             }),
             Err(ureq::Error::Transport(t)) => Err(Error::failed(
                 format!(
-                    "cannot reach {}: {}",
+                    "cannot reach {}: {}{}",
                     redact_url(&url),
-                    sanitize(&t.to_string())
+                    t.kind(),
+                    std::error::Error::source(&t)
+                        .map(|s| s.to_string())
+                        .or_else(|| t.message().map(str::to_string))
+                        .map(|m| format!(" ({})", sanitize(&m)))
+                        .unwrap_or_default()
                 ),
                 "check the URL and your network connection, then try again",
             )),
