@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
+            [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -60,6 +61,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)')
             [CompletionResult]::new('--external-cli', '--external-cli', [CompletionResultType]::ParameterName, 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR')
             [CompletionResult]::new('--setup-cmd', '--setup-cmd', [CompletionResultType]::ParameterName, 'A one-time interactive setup command, run by `crux mcp auth <MCP>`')
+            [CompletionResult]::new('--bearer', '--bearer', [CompletionResultType]::ParameterName, 'The remote server takes a static token in a header: VAR is stored in the keystore (prompted, hidden)')
+            [CompletionResult]::new('--header-name', '--header-name', [CompletionResultType]::ParameterName, 'With --bearer: the header to send it in')
+            [CompletionResult]::new('--header-prefix', '--header-prefix', [CompletionResultType]::ParameterName, 'With --bearer: the word before the token ("" for none)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A client id registered with the authorization server beforehand (else crux registers one)')
             [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)')
             [CompletionResult]::new('--callback-port', '--callback-port', [CompletionResultType]::ParameterName, 'Fixed port for the loopback redirect (default: any free port)')
@@ -306,6 +310,13 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'crux;headers' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crux;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -319,6 +330,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('backend', 'backend', [CompletionResultType]::ParameterValue, 'Show the active keystore backend and why it was chosen, or change it')
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
+            [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -388,6 +400,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;help;bridge' {
+            break
+        }
+        'crux;help;headers' {
             break
         }
         'crux;help;completions' {

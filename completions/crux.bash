@@ -25,6 +25,9 @@ _crux() {
             crux,completions)
                 cmd="crux__subcmd__completions"
                 ;;
+            crux,headers)
+                cmd="crux__subcmd__headers"
+                ;;
             crux,help)
                 cmd="crux__subcmd__help"
                 ;;
@@ -63,6 +66,9 @@ _crux() {
                 ;;
             crux__subcmd__help,completions)
                 cmd="crux__subcmd__help__subcmd__completions"
+                ;;
+            crux__subcmd__help,headers)
+                cmd="crux__subcmd__help__subcmd__headers"
                 ;;
             crux__subcmd__help,help)
                 cmd="crux__subcmd__help__subcmd__help"
@@ -200,7 +206,7 @@ _crux() {
 
     case "${cmd}" in
         crux)
-            opts="-h -V --help --version mcp project backend launch bridge completions help"
+            opts="-h -V --help --version mcp project backend launch bridge headers completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,8 +345,22 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__headers)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__help)
-            opts="mcp project backend launch bridge completions help"
+            opts="mcp project backend launch bridge headers completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +430,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__headers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -662,7 +696,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__add)
-            opts="-h -V --npx --uvx --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --oauth --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --force --help --version"
+            opts="-h -V --npx --uvx --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --bearer --header-name --header-prefix --oauth --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --force --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,6 +743,18 @@ _crux() {
                     return 0
                     ;;
                 --setup-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bearer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

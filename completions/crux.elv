@@ -27,6 +27,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand backend 'Show the active keystore backend and why it was chosen, or change it'
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
+            cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -55,6 +56,9 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --value 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)'
             cand --external-cli 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR'
             cand --setup-cmd 'A one-time interactive setup command, run by `crux mcp auth <MCP>`'
+            cand --bearer 'The remote server takes a static token in a header: VAR is stored in the keystore (prompted, hidden)'
+            cand --header-name 'With --bearer: the header to send it in'
+            cand --header-prefix 'With --bearer: the word before the token ("" for none)'
             cand --client-id 'A client id registered with the authorization server beforehand (else crux registers one)'
             cand --scopes 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)'
             cand --callback-port 'Fixed port for the loopback redirect (default: any free port)'
@@ -265,6 +269,12 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'crux;headers'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'crux;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -277,6 +287,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand backend 'Show the active keystore backend and why it was chosen, or change it'
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
+            cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -328,6 +339,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;help;launch'= {
         }
         &'crux;help;bridge'= {
+        }
+        &'crux;help;headers'= {
         }
         &'crux;help;completions'= {
         }

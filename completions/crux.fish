@@ -31,6 +31,7 @@ complete -c crux -n "__fish_crux_needs_command" -f -a "project" -d 'Declare a pr
 complete -c crux -n "__fish_crux_needs_command" -f -a "backend" -d 'Show the active keystore backend and why it was chosen, or change it'
 complete -c crux -n "__fish_crux_needs_command" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
 complete -c crux -n "__fish_crux_needs_command" -f -a "bridge" -d 'Connect stdio to a remote server\'s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
+complete -c crux -n "__fish_crux_needs_command" -f -a "headers" -d 'Print a remote server\'s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
 complete -c crux -n "__fish_crux_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c crux -n "__fish_crux_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and not __fish_seen_subcommand_from add list show remove probe auth help" -s h -l help -d 'Print help'
@@ -53,6 +54,9 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l value -d 'A keychain variable\'s value, VAR=VALUE (visible in shell history and `ps`)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l external-cli -d 'VAR=COMMAND: the command runs at every launch; its trimmed output becomes VAR' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l setup-cmd -d 'A one-time interactive setup command, run by `crux mcp auth <MCP>`' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l bearer -d 'The remote server takes a static token in a header: VAR is stored in the keystore (prompted, hidden)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l header-name -d 'With --bearer: the header to send it in' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l header-prefix -d 'With --bearer: the word before the token ("" for none)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l client-id -d 'A client id registered with the authorization server beforehand (else crux registers one)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l scopes -d 'Scopes to ask for, space-separated (default: what the server\'s challenge or metadata names)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l callback-port -d 'Fixed port for the loopback redirect (default: any free port)' -r
@@ -165,15 +169,18 @@ complete -c crux -n "__fish_crux_using_subcommand launch" -s h -l help -d 'Print
 complete -c crux -n "__fish_crux_using_subcommand launch" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand bridge" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand bridge" -s V -l version -d 'Print version'
+complete -c crux -n "__fish_crux_using_subcommand headers" -s h -l help -d 'Print help'
+complete -c crux -n "__fish_crux_using_subcommand headers" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "mcp" -d 'Manage MCP servers and their credentials'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "project" -d 'Declare a project\'s servers (crux.json) and generate its .mcp.json'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "backend" -d 'Show the active keystore backend and why it was chosen, or change it'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "bridge" -d 'Connect stdio to a remote server\'s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "mcp" -d 'Manage MCP servers and their credentials'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "project" -d 'Declare a project\'s servers (crux.json) and generate its .mcp.json'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "backend" -d 'Show the active keystore backend and why it was chosen, or change it'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "launch" -d 'Start a server with its credentials in its environment (what the installed launcher runs)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "bridge" -d 'Connect stdio to a remote server\'s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "headers" -d 'Print a remote server\'s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c crux -n "__fish_crux_using_subcommand help; and not __fish_seen_subcommand_from mcp project backend launch bridge headers completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "add" -d 'Register a server: where it comes from and which credentials it needs'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "list" -d 'List registered servers'
 complete -c crux -n "__fish_crux_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "show" -d 'Show one server\'s definition and credential status'

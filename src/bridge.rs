@@ -1,86 +1,109 @@
 //! `crux bridge`: the launcher of a remote server. The MCP host starts it as a stdio server
-//! (through `CRUX_HOME/launchers/http-bridge-auth.sh`); it refreshes the server's OAuth token
-//! if it expires within a minute, then forwards each JSON-RPC message from stdin to the
-//! server's Streamable HTTP endpoint with the token in the `Authorization` header, and writes
-//! every message of the answers to stdout.
+//! (through `CRUX_HOME/launchers/http-bridge-auth.sh`); it forwards each JSON-RPC message from
+//! stdin to the server's Streamable HTTP endpoint with the server's credential (a bearer token
+//! from the keystore, or an OAuth token refreshed when it expires within a minute), and writes
+//! every message of the answers to stdout: JSON bodies, SSE streams (resumed with
+//! `Last-Event-ID` after the server's `retry` delay), and the optional GET stream of
+//! server-initiated messages. A session the server forgets (404) is initialized again; the
+//! session is DELETEd on exit. A request that cannot be served gets a JSON-RPC error that says
+//! what to run, and the bridge keeps serving.
 
-use crate::error::{Error, Result};
+use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
-use crate::mcp_client::HttpTransport;
-use crate::names::ServerName;
-use crate::oauth::http::redact_url;
+use crate::index::Index;
+use crate::names::{ServerName, VarName};
+use crate::oauth::discovery::Challenge;
+use crate::oauth::http::{redact_url, Http, Response};
 use crate::oauth::{Interaction, Session};
-use crate::registry::Registry;
+use crate::registry::{BearerSpec, Registry};
+use crate::secret::Secret;
+use crate::store::select;
 use serde_json::{json, Value};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// Runs the bridge; returns only on failure (or when the host closes stdin: `Ok`).
+/// How many times a broken SSE response stream is resumed before the request is failed.
+const RESUME_LIMIT: usize = 5;
+/// The reconnection delay when the server names none (ms).
+const DEFAULT_RETRY_MS: u64 = 1000;
+
+enum Auth {
+    None,
+    Bearer { spec: BearerSpec, value: Secret },
+    Oauth(Box<Session>),
+}
+
+#[derive(Default)]
+struct McpSession {
+    id: Option<String>,
+    protocol_version: Option<String>,
+    /// The host's `initialize` request, replayed when the server forgets the session.
+    initialize: Option<Value>,
+}
+
+struct Bridge {
+    home: CruxHome,
+    mcp: ServerName,
+    url: String,
+    http: Http,
+    auth: Mutex<Auth>,
+    session: Mutex<McpSession>,
+    out: Mutex<std::io::Stdout>,
+    last_event_id: Mutex<Option<String>>,
+    retry_ms: AtomicU64,
+    get_stream_started: AtomicBool,
+}
+
+/// Runs the bridge until the host closes stdin.
 pub fn run(home: &CruxHome) -> Result<()> {
-    let (mcp, url, session) = prepare(home).map_err(|e| Error::Launch(Box::new(e)))?;
-    let mut session = session;
-    let mut transport = HttpTransport::new(&url, session.as_mut());
+    let bridge = Arc::new(prepare(home).map_err(|e| Error::Launch(Box::new(e)))?);
     let stdin = std::io::stdin();
-    let mut line = String::new();
     let mut input = stdin.lock();
+    let mut line = String::new();
+    let mut workers = Vec::new();
     loop {
         line.clear();
         let n = input
             .read_line(&mut line)
             .map_err(|e| Error::io("cannot read from the MCP host", e))?;
         if n == 0 {
-            return Ok(());
+            break;
         }
         let text = line.trim();
         if text.is_empty() {
             continue;
         }
         let Ok(message) = serde_json::from_str::<Value>(text) else {
-            eprintln!("crux bridge ({mcp}): ignored a line that is not JSON");
+            bridge.note("ignored a line from the host that is not JSON");
             continue;
         };
-        let is_initialize = message.get("method") == Some(&json!("initialize"));
-        let request_id = message.get("method").and(message.get("id")).cloned();
-        let mut version = None;
-        let result = transport.send_message(&message, |reply| {
-            if is_initialize {
-                version = reply
-                    .pointer("/result/protocolVersion")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
+        let method = message.get("method").and_then(Value::as_str).unwrap_or("");
+        let is_request = message.get("id").is_some() && !method.is_empty();
+        if method == "initialize" || !is_request {
+            // In order: the session starts before anything else, and notifications and
+            // answers to the server's requests keep their order.
+            bridge.forward(&message);
+            if method == "notifications/initialized" {
+                Bridge::start_get_stream(&bridge);
             }
-            if reply.get("id").is_some() || reply.get("method").is_some() {
-                write_line(&reply);
-            }
-            false
-        });
-        if let Some(v) = version {
-            transport.protocol_version(&v);
-        }
-        if let Err(e) = result {
-            eprintln!(
-                "crux bridge ({mcp}): {}",
-                e.render().trim_start_matches("error: ")
-            );
-            if let Some(id) = request_id {
-                write_line(&json!({
-                    "jsonrpc": "2.0",
-                    "id": id,
-                    "error": {"code": -32000, "message": format!("crux bridge: {e}")},
-                }));
-            }
+        } else {
+            let b = Arc::clone(&bridge);
+            workers.push(std::thread::spawn(move || b.forward(&message)));
+            workers.retain(|w| !w.is_finished());
         }
     }
+    for w in workers {
+        let _ = w.join();
+    }
+    bridge.delete_session();
+    Ok(())
 }
 
-fn write_line(message: &Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{message}");
-    let _ = out.flush();
-}
-
-/// Checks the environment against the registry and gets a fresh token: every failure here
+/// Checks the environment against the registry and loads the credential: every failure here
 /// stops the launch (exit 78) before the host sees a server.
-fn prepare(home: &CruxHome) -> Result<(ServerName, String, Option<Session>)> {
+fn prepare(home: &CruxHome) -> Result<Bridge> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mcp = var("CRUX_MCP_NAME").ok_or_else(|| {
         Error::failed(
@@ -98,32 +121,509 @@ fn prepare(home: &CruxHome) -> Result<(ServerName, String, Option<Session>)> {
     let registry = Registry::load_unchecked(home)?;
     let registered = registry.require(&mcp)?;
     registered.spec.validate(mcp.as_str())?;
-    // Tokens go only to the URL the user registered for this server.
+    // Credentials go only to the URL the user registered for this server.
     if registered.spec.url() != Some(url.as_str()) {
         return Err(Error::failed(
             format!(
-                "{mcp}: the launcher was asked to connect to {}, not to the registered URL, so crux sends it no token",
+                "{mcp}: the launcher was asked to connect to {}, not to the registered URL, so crux sends it no credential",
                 redact_url(&url)
             ),
             format!("regenerate the entry: crux project sync (see the registered URL: crux mcp show {mcp})"),
         ));
     }
-    let session = match &registered.spec.auth.oauth {
-        Some(spec) => {
-            let mut session = Session::load(home, &mcp, &url, spec.clone(), Interaction::Silent)?;
-            if !session.has_token()
-                && !session.has_refresh_token()
-                && spec.grant == crate::oauth::spec::Grant::AuthorizationCode
-            {
+    let auth = if let Some(spec) = &registered.spec.auth.oauth {
+        let mut session = Session::load(home, &mcp, &url, spec.clone(), Interaction::Silent)?;
+        if !session.has_token()
+            && !session.has_refresh_token()
+            && spec.grant == crate::oauth::spec::Grant::AuthorizationCode
+        {
+            return Err(Error::failed(
+                format!("{mcp}: not signed in"),
+                format!("sign in: crux mcp auth {mcp}"),
+            ));
+        }
+        session.token()?;
+        Auth::Oauth(Box::new(session))
+    } else if let Some(spec) = &registered.spec.auth.bearer {
+        let value = bearer_value(home, &mcp, spec)?;
+        Auth::Bearer {
+            spec: spec.clone(),
+            value,
+        }
+    } else {
+        Auth::None
+    };
+    Ok(Bridge {
+        home: home.clone(),
+        mcp,
+        url,
+        http: Http::new(Duration::from_secs(3600)),
+        auth: Mutex::new(auth),
+        session: Mutex::new(McpSession::default()),
+        out: Mutex::new(std::io::stdout()),
+        last_event_id: Mutex::new(None),
+        retry_ms: AtomicU64::new(DEFAULT_RETRY_MS),
+        get_stream_started: AtomicBool::new(false),
+    })
+}
+
+/// The stored bearer token of a server.
+pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Result<Secret> {
+    let var = VarName::parse(&spec.var)?;
+    let index = Index::load(home)?;
+    let cred = index.get(mcp, &var).ok_or_else(|| Error::NotStored {
+        mcp: mcp.to_string(),
+        var: var.to_string(),
+    })?;
+    let store = select::open(cred.backend, home)?;
+    match store.get(mcp, &var)? {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::NotStored {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        }),
+    }
+}
+
+/// The header a bearer credential is sent in: name and value.
+pub fn bearer_header(spec: &BearerSpec, value: &Secret) -> (String, Secret) {
+    let header = if spec.header_prefix.is_empty() {
+        value.clone()
+    } else {
+        Secret::new(format!("{} {}", spec.header_prefix, value.expose()))
+    };
+    (spec.header_name.clone(), header)
+}
+
+enum Outcome {
+    Done,
+    /// The stream ended before the answer to the request arrived.
+    Unanswered,
+}
+
+impl Bridge {
+    fn note(&self, message: &str) {
+        eprintln!("crux bridge ({}): {message}", self.mcp);
+    }
+
+    fn write(&self, message: &Value) {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(out, "{message}");
+        let _ = out.flush();
+    }
+
+    /// Forwards one message from the host; a request that fails gets a JSON-RPC error.
+    fn forward(&self, message: &Value) {
+        let request_id = message.get("method").and(message.get("id")).cloned();
+        if let Err(e) = self.post(message, request_id.as_ref()) {
+            let (problem, fix) = match &e {
+                Error::Failed { problem, fix } => (problem.clone(), fix.clone()),
+                other => (other.to_string(), other.fix().unwrap_or_default()),
+            };
+            self.note(&format!("{problem}; fix: {fix}"));
+            if let Some(id) = request_id {
+                self.write(&json!({
+                    "jsonrpc": "2.0",
+                    "id": id,
+                    "error": {"code": -32001, "message": format!("crux: {problem}; fix: {fix}")},
+                }));
+            }
+        }
+    }
+
+    /// A request with the session's headers and the credential.
+    fn request(&self, method: &str) -> Result<ureq::Request> {
+        let mut req = self.http.request(method, &self.url);
+        {
+            let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(id) = &s.id {
+                req = req.set("Mcp-Session-Id", id);
+            }
+            if let Some(v) = &s.protocol_version {
+                req = req.set("MCP-Protocol-Version", v);
+            }
+        }
+        let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *auth {
+            Auth::None => {}
+            Auth::Bearer { spec, value } => {
+                let (name, header) = bearer_header(spec, value);
+                req = req.set(&name, header.expose());
+            }
+            Auth::Oauth(session) => {
+                // Before each use: refreshed if it expires within a minute.
+                let token = session.token()?;
+                req = req.set("Authorization", &format!("Bearer {}", token.expose()));
+            }
+        }
+        Ok(req)
+    }
+
+    /// After a 401: refresh the OAuth token, or re-read a bearer token the user may have
+    /// replaced. An error says what to run.
+    fn recover(&self, challenge: Option<&Challenge>) -> Result<()> {
+        let rejected = || {
+            Error::failed(
+                format!(
+                    "{} rejected the credential of '{}'",
+                    redact_url(&self.url),
+                    self.mcp
+                ),
+                format!("store a valid one: crux mcp auth {}", self.mcp),
+            )
+        };
+        let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *auth {
+            Auth::None => Err(Error::failed(
+                format!("{} requires authorization", redact_url(&self.url)),
+                format!("register its credential: crux mcp add {} --url <URL> --oauth (or --bearer VAR) --force", self.mcp),
+            )),
+            Auth::Bearer { spec, value } => {
+                let fresh = bearer_value(&self.home, &self.mcp, spec)?;
+                if fresh == *value {
+                    return Err(rejected());
+                }
+                *value = fresh;
+                Ok(())
+            }
+            Auth::Oauth(session) => session.rejected(challenge).map(|_| ()).map_err(|e| {
+                Error::failed(
+                    format!(
+                        "{} rejected the OAuth token of '{}' and it could not be renewed ({})",
+                        redact_url(&self.url),
+                        self.mcp,
+                        e.to_string().trim_end_matches('.')
+                    ),
+                    format!("sign in again: crux mcp auth {}", self.mcp),
+                )
+            }),
+        }
+    }
+
+    fn post(&self, message: &Value, request_id: Option<&Value>) -> Result<()> {
+        let is_initialize = message.get("method") == Some(&json!("initialize"));
+        if is_initialize {
+            let mut s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            *s = McpSession {
+                initialize: Some(message.clone()),
+                ..McpSession::default()
+            };
+        }
+        let body = message.to_string();
+        let (mut recovered, mut reinitialized) = (false, false);
+        loop {
+            let req = self
+                .request("POST")?
+                .set("Accept", "application/json, text/event-stream")
+                .set("Content-Type", "application/json");
+            let resp = self.http.send(req, Some(body.as_bytes()))?;
+            match resp.status {
+                401 if !recovered => {
+                    recovered = true;
+                    let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
+                    self.recover(challenge.as_ref())?;
+                }
+                401 => {
+                    return Err(Error::failed(
+                        format!(
+                            "{} still rejects the credential of '{}'",
+                            redact_url(&self.url),
+                            self.mcp
+                        ),
+                        format!("store a valid one: crux mcp auth {}", self.mcp),
+                    ))
+                }
+                403 => {
+                    let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
+                    let scope = challenge
+                        .and_then(|c| c.scope)
+                        .map(|s| format!(" (it asks for: {})", sanitize(&s)))
+                        .unwrap_or_default();
+                    return Err(Error::failed(
+                        format!(
+                            "{} refused the request: forbidden{scope}",
+                            redact_url(&self.url)
+                        ),
+                        format!("sign in with the needed scopes: crux mcp auth {}", self.mcp),
+                    ));
+                }
+                404 if !is_initialize && !reinitialized && self.has_session() => {
+                    reinitialized = true;
+                    self.note("the server forgot the session; initializing a new one");
+                    self.reinitialize()?;
+                }
+                s if (200..300).contains(&s) => {
+                    if let Some(id) = resp.header("mcp-session-id") {
+                        if is_initialize {
+                            self.session.lock().unwrap_or_else(|p| p.into_inner()).id =
+                                Some(id.to_string());
+                        }
+                    }
+                    return self.answer(resp, request_id, is_initialize);
+                }
+                s => {
+                    let detail = error_text(resp);
+                    return Err(Error::failed(
+                        format!("{} answered HTTP {s}{detail}", redact_url(&self.url)),
+                        format!("check the server (crux mcp probe {})", self.mcp),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn has_session(&self) -> bool {
+        self.session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .id
+            .is_some()
+    }
+
+    /// Forwards the messages of a 2xx answer; resumes a broken SSE stream.
+    fn answer(
+        &self,
+        resp: Response,
+        request_id: Option<&Value>,
+        is_initialize: bool,
+    ) -> Result<()> {
+        if resp.status == 202 || request_id.is_none() {
+            return Ok(());
+        }
+        let record_version = |m: &Value| {
+            if is_initialize {
+                if let Some(v) = m.pointer("/result/protocolVersion").and_then(Value::as_str) {
+                    self.session
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .protocol_version = Some(v.to_string());
+                }
+            }
+        };
+        if !resp.content_type().starts_with("text/event-stream") {
+            match resp.json("the server's answer")? {
+                Value::Array(items) => items.iter().for_each(|m| {
+                    record_version(m);
+                    self.write(m)
+                }),
+                m => {
+                    record_version(&m);
+                    self.write(&m)
+                }
+            }
+            return Ok(());
+        }
+        let mut outcome = self.pump(resp.into_reader(), request_id, &record_version)?;
+        let mut resumes = 0;
+        while matches!(outcome, Outcome::Unanswered) {
+            resumes += 1;
+            let last = self
+                .last_event_id
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if resumes > RESUME_LIMIT || last.is_none() {
                 return Err(Error::failed(
-                    format!("{mcp}: not signed in"),
-                    format!("sign in: crux mcp auth {mcp}"),
+                    format!(
+                        "{} closed the stream before answering",
+                        redact_url(&self.url)
+                    ),
+                    format!(
+                        "try again; if it repeats, check the server (crux mcp probe {})",
+                        self.mcp
+                    ),
                 ));
             }
-            session.token()?;
-            Some(session)
+            std::thread::sleep(Duration::from_millis(self.retry_ms.load(Ordering::Relaxed)));
+            let mut req = self.request("GET")?.set("Accept", "text/event-stream");
+            if let Some(id) = &last {
+                req = req.set("Last-Event-ID", id);
+            }
+            let resp = self.http.send(req, None)?;
+            if !resp.ok() || !resp.content_type().starts_with("text/event-stream") {
+                return Err(Error::failed(
+                    format!(
+                        "{} did not resume the stream (HTTP {})",
+                        redact_url(&self.url),
+                        resp.status
+                    ),
+                    format!("try again (crux mcp probe {})", self.mcp),
+                ));
+            }
+            outcome = self.pump(resp.into_reader(), request_id, &record_version)?;
         }
-        None => None,
-    };
-    Ok((mcp, url, session))
+        Ok(())
+    }
+
+    /// Reads an SSE stream, forwarding each message; stops once the answer to `request_id`
+    /// has gone out (`Done`), or reports that the stream ended first.
+    fn pump(
+        &self,
+        reader: impl Read,
+        request_id: Option<&Value>,
+        seen: &dyn Fn(&Value),
+    ) -> Result<Outcome> {
+        let mut data = String::new();
+        let mut event_id: Option<String> = None;
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else {
+                // A dropped connection is a stream that ended.
+                break;
+            };
+            if line.is_empty() {
+                if let Some(id) = event_id.take() {
+                    *self.last_event_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+                }
+                if !data.is_empty() {
+                    if let Ok(m) = serde_json::from_str::<Value>(&data) {
+                        seen(&m);
+                        self.write(&m);
+                        let answered = request_id.is_some()
+                            && m.get("id") == request_id
+                            && m.get("method").is_none();
+                        if answered {
+                            return Ok(Outcome::Done);
+                        }
+                    }
+                    data.clear();
+                }
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line.as_str(), ""),
+            };
+            match field {
+                "data" => {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(value);
+                }
+                "id" => event_id = Some(value.to_string()),
+                "retry" => {
+                    if let Ok(ms) = value.trim().parse::<u64>() {
+                        self.retry_ms.store(ms, Ordering::Relaxed);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(if request_id.is_some() {
+            Outcome::Unanswered
+        } else {
+            Outcome::Done
+        })
+    }
+
+    /// The server forgot the session: replay the host's `initialize` (its answer is not
+    /// forwarded: the host already has one) and `notifications/initialized`.
+    fn reinitialize(&self) -> Result<()> {
+        let init = {
+            let mut s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            s.id = None;
+            s.initialize.clone()
+        };
+        let Some(mut init) = init else {
+            return Err(Error::failed(
+                "the server forgot the session before it was initialized",
+                format!(
+                    "restart the server in your MCP host (crux mcp probe {})",
+                    self.mcp
+                ),
+            ));
+        };
+        init["id"] = json!("crux-bridge-reinitialize");
+        let req = self
+            .request("POST")?
+            .set("Accept", "application/json, text/event-stream")
+            .set("Content-Type", "application/json");
+        let resp = self.http.send(req, Some(init.to_string().as_bytes()))?;
+        if !resp.ok() {
+            return Err(Error::failed(
+                format!(
+                    "{} refused a new session (HTTP {})",
+                    redact_url(&self.url),
+                    resp.status
+                ),
+                format!(
+                    "restart the server in your MCP host (crux mcp probe {})",
+                    self.mcp
+                ),
+            ));
+        }
+        if let Some(id) = resp.header("mcp-session-id") {
+            self.session.lock().unwrap_or_else(|p| p.into_inner()).id = Some(id.to_string());
+        }
+        // Drain the answer without forwarding it.
+        let _ = resp.bytes();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let req = self
+            .request("POST")?
+            .set("Accept", "application/json, text/event-stream")
+            .set("Content-Type", "application/json");
+        let _ = self
+            .http
+            .send(req, Some(note.to_string().as_bytes()))?
+            .bytes();
+        Ok(())
+    }
+
+    /// The optional GET stream of server-initiated messages, reconnected after the server's
+    /// `retry` delay. A server without one (405, 404, anything but an event stream) is fine.
+    fn start_get_stream(bridge: &Arc<Bridge>) {
+        if bridge.get_stream_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let b = Arc::clone(bridge);
+        std::thread::spawn(move || {
+            let mut failures = 0;
+            while failures < 3 {
+                let Ok(mut req) = b.request("GET") else {
+                    return;
+                };
+                req = req.set("Accept", "text/event-stream");
+                let last = b
+                    .last_event_id
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                if let Some(id) = &last {
+                    req = req.set("Last-Event-ID", id);
+                }
+                match b.http.send(req, None) {
+                    Ok(resp)
+                        if resp.ok() && resp.content_type().starts_with("text/event-stream") =>
+                    {
+                        failures = 0;
+                        let _ = b.pump(resp.into_reader(), None, &|_| {});
+                    }
+                    Ok(_) => return,
+                    Err(_) => failures += 1,
+                }
+                std::thread::sleep(Duration::from_millis(b.retry_ms.load(Ordering::Relaxed)));
+            }
+        });
+    }
+
+    /// Ends the session at the server (DELETE), as the spec asks of a client that leaves.
+    fn delete_session(&self) {
+        if !self.has_session() {
+            return;
+        }
+        if let Ok(req) = self.request("DELETE") {
+            let _ = self.http.send(req, None);
+        }
+    }
+}
+
+fn error_text(resp: Response) -> String {
+    let bytes = resp.bytes().unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let short: String = text.chars().take(200).collect();
+    format!(": {}", sanitize(&short))
 }

@@ -55,6 +55,14 @@ pub enum Command {
         after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds.\nExit 78 when the server is not signed in or the refresh fails."
     )]
     Bridge,
+    /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)
+    #[command(
+        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nRefreshes an OAuth token that expires within 60 seconds first."
+    )]
+    Headers {
+        #[arg(value_name = "MCP")]
+        name: String,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -196,6 +204,25 @@ pub struct AddArgs {
     /// A one-time interactive setup command, run by `crux mcp auth <MCP>`
     #[arg(long = "setup-cmd", value_name = "COMMAND")]
     pub setup_cmd: Option<String>,
+    /// The remote server takes a static token in a header: VAR is stored in the keystore (prompted, hidden)
+    #[arg(long, value_name = "VAR", requires = "url", conflicts_with = "oauth")]
+    pub bearer: Option<String>,
+    /// With --bearer: the header to send it in
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "bearer",
+        default_value = "Authorization"
+    )]
+    pub header_name: String,
+    /// With --bearer: the word before the token ("" for none)
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        requires = "bearer",
+        default_value = "Bearer"
+    )]
+    pub header_prefix: String,
     /// The remote server uses OAuth (sign in with: crux mcp auth <MCP>)
     #[arg(long, requires = "url")]
     pub oauth: bool,

@@ -158,7 +158,7 @@ impl<'a> HttpTransport<'a> {
 
     pub fn new(url: &str, auth: Option<&'a mut Session>) -> Self {
         HttpTransport {
-            http: Http::default(),
+            http: Http::new(std::time::Duration::from_secs(300)),
             url: url.to_string(),
             session_id: None,
             protocol_version: None,

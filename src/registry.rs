@@ -37,6 +37,27 @@ pub struct AuthSpec {
     /// OAuth for a remote server; its tokens live in the keystore, its state in the index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<crate::oauth::spec::OAuthSpec>,
+    /// A static token for a remote server, sent in a header; the value is a keystore variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<BearerSpec>,
+}
+
+fn authorization() -> String {
+    "Authorization".into()
+}
+
+fn bearer_prefix() -> String {
+    "Bearer".into()
+}
+
+/// How a remote server's static token is sent: `<header_name>: <header_prefix> <value of var>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BearerSpec {
+    pub var: String,
+    #[serde(default = "authorization")]
+    pub header_name: String,
+    #[serde(default = "bearer_prefix")]
+    pub header_prefix: String,
 }
 
 impl AuthSpec {
@@ -45,6 +66,7 @@ impl AuthSpec {
             && self.external_cli.is_empty()
             && self.setup_cmd.is_none()
             && self.oauth.is_none()
+            && self.bearer.is_none()
     }
 
     /// Every variable the launcher injects, in a stable order.
@@ -129,6 +151,22 @@ impl ServerSpec {
                 "{dup} is both a keychain and an external-cli variable"
             )));
         }
+        if let Some(bearer) = &self.auth.bearer {
+            if !matches!(self.source, Source::Url { .. }) {
+                return Err(bad("a bearer token is for remote (url) servers".into()));
+            }
+            if self.auth.oauth.is_some() {
+                return Err(bad("a server uses either OAuth or a bearer token".into()));
+            }
+            VarName::parse(&bearer.var)?;
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if bearer.header_name.is_empty() || !bearer.header_name.chars().all(token) {
+                return Err(bad("the header name is not a valid HTTP header name".into()));
+            }
+            if bearer.header_prefix.chars().any(|c| c.is_control()) {
+                return Err(bad("the header prefix has control characters".into()));
+            }
+        }
         if let Some(oauth) = &self.auth.oauth {
             if !matches!(self.source, Source::Url { .. }) {
                 return Err(bad("OAuth is for remote (url) servers".into()));
@@ -158,6 +196,9 @@ impl ServerSpec {
         }
         if self.auth.oauth.is_some() {
             kinds.push("oauth");
+        }
+        if self.auth.bearer.is_some() {
+            kinds.push("bearer");
         }
         kinds
     }

@@ -133,7 +133,7 @@ pub fn entry_for(name: &str, spec: &ServerSpec, launcher: &Path) -> Value {
         let Source::Url { url } = &spec.source else {
             unreachable!("only url has no command line")
         };
-        if spec.auth.oauth.is_some() {
+        if spec.auth.oauth.is_some() || spec.auth.bearer.is_some() {
             return json!({
                 "command": launcher.with_file_name(BRIDGE_LAUNCHER_NAME).to_string_lossy(),
                 "args": [],

@@ -56,7 +56,15 @@ pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
         return auth_server(home, &mcp, args.refresh);
     }
     let values = collect_values(&mcp, &args)?;
-    let backend = store_credentials(home, &mcp, &values, AuthType::Keychain)?;
+    // The bearer token of a remote server is recorded as such.
+    let bearer = Registry::load_unchecked(home)?
+        .get(&mcp)
+        .and_then(|r| r.spec.auth.bearer.clone());
+    let auth_type = match bearer {
+        Some(b) if values.iter().all(|(v, _)| v.as_str() == b.var) => AuthType::Bearer,
+        _ => AuthType::Keychain,
+    };
+    let backend = store_credentials(home, &mcp, &values, auth_type)?;
     report_stored(&mcp, &values, backend);
     Ok(())
 }
@@ -77,7 +85,8 @@ fn needs(
 ) -> Result<(Vec<VarName>, bool)> {
     let index = Index::load(home)?;
     let mut vars = Vec::new();
-    for var in &registered.spec.auth.keychain {
+    let bearer = registered.spec.auth.bearer.as_ref().map(|b| &b.var);
+    for var in registered.spec.auth.keychain.iter().chain(bearer) {
         let var = VarName::parse(var)?;
         if refresh || index.get(mcp, &var).is_none() {
             vars.push(var);
@@ -126,8 +135,21 @@ fn auth_server(home: &CruxHome, mcp: &ServerName, refresh: bool) -> Result<()> {
             check_value(mcp, &var, &secret)?;
             values.push((var, secret));
         }
-        let backend = store_credentials(home, mcp, &values, AuthType::Keychain)?;
-        report_stored(mcp, &values, backend);
+        // A remote server's token is its bearer credential; the rest are keychain variables.
+        let (bearer, keychain): (Vec<_>, Vec<_>) = values.into_iter().partition(|(v, _)| {
+            registered
+                .spec
+                .auth
+                .bearer
+                .as_ref()
+                .is_some_and(|b| b.var == v.as_str())
+        });
+        for (group, auth_type) in [(keychain, AuthType::Keychain), (bearer, AuthType::Bearer)] {
+            if !group.is_empty() {
+                let backend = store_credentials(home, mcp, &group, auth_type)?;
+                report_stored(mcp, &group, backend);
+            }
+        }
     }
     if setup {
         run_setup(

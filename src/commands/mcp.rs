@@ -63,6 +63,11 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             external_cli,
             setup_cmd: args.setup_cmd.clone().filter(|c| !c.trim().is_empty()),
             oauth: args.oauth.then(|| args.oauth_args.to_spec()),
+            bearer: args.bearer.as_ref().map(|var| crate::registry::BearerSpec {
+                var: var.trim().to_string(),
+                header_name: args.header_name.clone(),
+                header_prefix: args.header_prefix.clone(),
+            }),
         },
     };
     if !args.oauth && args.oauth_args.any() {
@@ -89,11 +94,11 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             ));
         }
     }
-    let oauth_only = spec.auth.keychain.is_empty()
+    let remote_only = spec.auth.keychain.is_empty()
         && spec.auth.external_cli.is_empty()
         && spec.auth.setup_cmd.is_none();
     if matches!(spec.source, Source::Url { .. })
-        && ((!spec.auth.is_empty() && !oauth_only) || !spec.args.is_empty())
+        && ((!spec.auth.is_empty() && !remote_only) || !spec.args.is_empty())
     {
         return Err(Error::usage(
             "a remote (--url) server takes no command arguments, and its credentials are not keychain, external-cli or setup-cmd variables",
@@ -128,6 +133,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         None
     };
 
+    let previous = Registry::load(home)?.get(&name).map(|r| r.spec.clone());
     {
         let _lock = home.lock()?;
         let mut registry = Registry::load(home)?;
@@ -148,9 +154,21 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         registry.save(home)?;
     }
     println!("✓ Registered '{name}' ({})", spec.describe_source());
+    if let Some(old) = &previous {
+        if (old.url() != spec.url() || old.auth.oauth != spec.auth.oauth)
+            && crate::oauth::forget_session(home, &name)?
+        {
+            println!("✓ Deleted the OAuth tokens of the previous definition (sign in again: crux mcp auth {name})");
+        }
+    }
 
     if !values.is_empty() {
-        let backend = store_credentials(home, &name, &values, AuthType::Keychain)?;
+        let auth_type = if spec.auth.bearer.is_some() {
+            AuthType::Bearer
+        } else {
+            AuthType::Keychain
+        };
+        let backend = store_credentials(home, &name, &values, auth_type)?;
         report_stored(&name, &values, backend);
     }
     if let (Some(oauth), Some(url)) = (&spec.auth.oauth, spec.url()) {
@@ -276,6 +294,7 @@ fn collect_add_values(
         .auth
         .keychain
         .iter()
+        .chain(spec.auth.bearer.iter().map(|b| &b.var))
         .map(|v| VarName::parse(v))
         .collect::<Result<_>>()?;
     let mut given: BTreeMap<VarName, Secret> = BTreeMap::new();
@@ -283,7 +302,7 @@ fn collect_add_values(
         let (var, value) = parse_value_pair(pair)?;
         if !declared.contains(&var) {
             return Err(Error::usage(
-                format!("--value names {var}, which is not declared with --keychain"),
+                format!("--value names {var}, which is not declared with --keychain or --bearer"),
                 format!("declare it: --keychain {var}"),
             ));
         }
@@ -295,7 +314,7 @@ fn collect_add_values(
     if args.stdin {
         let [only] = declared.as_slice() else {
             return Err(Error::usage(
-                "--stdin reads one value, but not exactly one --keychain variable is declared",
+                "--stdin reads one value, but not exactly one --keychain or --bearer variable is declared",
                 "use --value VAR=VALUE for several, or store them afterwards: crux mcp auth <MCP> <VAR> --stdin",
             ));
         };
@@ -335,6 +354,7 @@ fn credential_status(
     spec.auth
         .keychain
         .iter()
+        .chain(spec.auth.bearer.iter().map(|b| &b.var))
         .chain(oauth.iter())
         .map(|var| {
             let cred = index

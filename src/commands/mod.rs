@@ -29,6 +29,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Backend(args) => backend::run(args, &home),
         Command::Launch { command } => Err(crate::launch::run(&command, &home)),
         Command::Bridge => crate::bridge::run(&home),
+        Command::Headers { name } => oauth::headers(&home, &name),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
             Ok(())

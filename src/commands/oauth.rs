@@ -346,7 +346,12 @@ fn revoke(mcp: &ServerName, session: &mut Session, local: bool) -> Result<()> {
 
 /// Whether a registered OAuth server has no token yet.
 pub fn needs_sign_in(index: &Index, mcp: &ServerName, registered: &Registered) -> bool {
-    registered.spec.auth.oauth.is_some()
+    registered
+        .spec
+        .auth
+        .oauth
+        .as_ref()
+        .is_some_and(|o| o.grant == Grant::AuthorizationCode)
         && !ACCOUNTS[..1].iter().any(|a| {
             index
                 .servers
@@ -533,4 +538,50 @@ pub fn offer_sign_in(home: &CruxHome, mcp: &ServerName) -> Result<()> {
         println!("Sign in later with: crux mcp auth {mcp}");
         Ok(())
     }
+}
+
+/// `crux headers <MCP>`: the auth headers of a remote server as a JSON object, for hosts that
+/// run a headers helper (Claude Code's `headersHelper`). It prints a token on purpose: it is
+/// meant to be read by the host, never written to a file.
+pub fn headers(home: &CruxHome, name: &str) -> Result<()> {
+    let mcp = ServerName::parse(name)?;
+    let registry = Registry::load(home)?;
+    let registered = registry.require(&mcp)?;
+    let (header, value) = match (
+        &registered.spec.auth.oauth,
+        &registered.spec.auth.bearer,
+        registered.spec.url(),
+    ) {
+        (Some(spec), _, Some(url)) => {
+            let mut session = Session::load(home, &mcp, url, spec.clone(), Interaction::Silent)?;
+            if !session.has_token()
+                && !session.has_refresh_token()
+                && spec.grant == Grant::AuthorizationCode
+            {
+                return Err(Error::failed(
+                    format!("{mcp}: not signed in"),
+                    format!("sign in: crux mcp auth {mcp}"),
+                ));
+            }
+            let token = session.token()?;
+            (
+                "Authorization".to_string(),
+                crate::secret::Secret::new(format!("Bearer {}", token.expose())),
+            )
+        }
+        (None, Some(spec), Some(_)) => {
+            let value = crate::bridge::bearer_value(home, &mcp, spec)?;
+            crate::bridge::bearer_header(spec, &value)
+        }
+        _ => {
+            return Err(Error::failed(
+                format!("'{mcp}' is not a remote server with a bearer token or OAuth"),
+                format!("see it with: crux mcp show {mcp}"),
+            ))
+        }
+    };
+    let mut map = serde_json::Map::new();
+    map.insert(header, Value::String(value.expose().to_string()));
+    println!("{}", Value::Object(map));
+    Ok(())
 }

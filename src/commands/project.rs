@@ -179,10 +179,9 @@ fn sync_one(
         )
     })?;
     let specs = sync::resolve(&project, dir, registry)?;
-    let launcher = if specs
-        .iter()
-        .any(|(_, s)| !s.auth.launch_vars().is_empty() || s.auth.oauth.is_some())
-    {
+    let launcher = if specs.iter().any(|(_, s)| {
+        !s.auth.launch_vars().is_empty() || s.auth.oauth.is_some() || s.auth.bearer.is_some()
+    }) {
         sync::install_launchers(home)?
     } else {
         home.launchers_dir().join("keychain-auth.sh")
@@ -282,7 +281,12 @@ fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry
         }),
         _ => {}
     }
-    for var in &spec.auth.keychain {
+    for var in spec
+        .auth
+        .keychain
+        .iter()
+        .chain(spec.auth.bearer.iter().map(|b| &b.var))
+    {
         if index
             .servers
             .get(name)
@@ -295,7 +299,12 @@ fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry
             });
         }
     }
-    if spec.auth.oauth.is_some() {
+    if spec
+        .auth
+        .oauth
+        .as_ref()
+        .is_some_and(|o| o.grant == crate::oauth::spec::Grant::AuthorizationCode)
+    {
         let entry = index.servers.get(name);
         let signed_in =
             entry.is_some_and(|s| s.credentials.contains_key(crate::oauth::spec::ACCESS_TOKEN));

@@ -53,7 +53,7 @@ fn signing_key(pem: &Secret) -> Result<SigningKey> {
     SigningKey::from_pkcs8_pem(pem.expose()).map_err(|_| {
         Error::failed(
             "the stored private key is not a valid ES256 (P-256) key",
-            "generate a new one with: crux mcp auth <MCP> --new-key",
+            "delete it (crux mcp auth --delete <MCP> private_key), then create and register a new one: crux mcp auth <MCP> --show-public-key",
         )
     })
 }

@@ -365,6 +365,36 @@ pub fn discover(
             }
         }
     };
+    // OAuth requires TLS: tokens, codes and secrets never travel in clear text, except to
+    // this machine (loopback, where test and development servers live).
+    for (what, url) in [
+        ("the MCP server", Some(server_url)),
+        ("the token endpoint", Some(server.token_endpoint.as_str())),
+        (
+            "the authorization endpoint",
+            server.authorization_endpoint.as_deref(),
+        ),
+        (
+            "the registration endpoint",
+            server.registration_endpoint.as_deref(),
+        ),
+        (
+            "the revocation endpoint",
+            server.revocation_endpoint.as_deref(),
+        ),
+    ] {
+        if let Some(url) = url {
+            if !is_secure(url) {
+                return Err(Error::failed(
+                    format!(
+                        "{what} ({}) is not HTTPS; crux sends no OAuth credentials over plain HTTP",
+                        redact_url(url)
+                    ),
+                    "use the server's https:// URL",
+                ));
+            }
+        }
+    }
     let resource = prm
         .as_ref()
         .and_then(|p| p.resource.clone())
@@ -376,9 +406,26 @@ pub fn discover(
     })
 }
 
+/// HTTPS, or plain HTTP to this machine's loopback interface.
+pub fn is_secure(url: &str) -> bool {
+    let Ok(u) = Url::parse(url) else {
+        return false;
+    };
+    match u.scheme() {
+        "https" => true,
+        "http" => match u.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 /// Whether metadata declared for `declared` covers the server at `actual`: same origin, and
 /// the declared path a prefix of the actual one on a segment boundary.
-fn resource_matches(declared: &str, actual: &str) -> bool {
+pub fn resource_matches(declared: &str, actual: &str) -> bool {
     let (Ok(d), Ok(a)) = (Url::parse(declared), Url::parse(actual)) else {
         return false;
     };

@@ -158,6 +158,21 @@ impl Session {
             self.client_secret = got.remove(&account(CLIENT_SECRET));
             self.private_key = got.remove(&account(PRIVATE_KEY));
         }
+        // Tokens obtained for another URL (the server was registered again with a new one)
+        // are never sent to this one.
+        if let Some(resource) = &self.state.resource {
+            let here = discovery::canonical_resource(&self.server_url)?;
+            if !discovery::resource_matches(resource, &here) {
+                self.access = None;
+                self.refresh = None;
+                self.state.expires_at = None;
+                self.state.has_refresh_token = false;
+                if self.state.client_source == Some(ClientSource::Dynamic) {
+                    self.state.forget_client();
+                    self.client_secret = None;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -231,14 +246,15 @@ impl Session {
             // The token may have been revoked or expired early: one refresh, then a sign-in.
             let sent = self.access.clone();
             match self.refresh_locked(sent.as_ref(), true) {
-                Ok(t) => return Ok(t),
+                Ok(Some(t)) => return Ok(t),
+                Ok(None) => {}
                 Err(e)
                     if self.interaction == Interaction::Silent
                         && self.spec.grant != Grant::ClientCredentials =>
                 {
                     return Err(e)
                 }
-                Err(e) => note(&format!("{}; signing in again", e)),
+                Err(e) => note(&format!("{e}; signing in again")),
             }
         }
         self.obtain(challenge)
@@ -266,6 +282,19 @@ impl Session {
             ));
         }
         self.add_scope(wanted);
+        if self.interaction == Interaction::Silent && self.spec.grant == Grant::AuthorizationCode {
+            // Remember what the server asked for, so the next sign-in asks for it too.
+            self.state.wanted_scope = self.extra_scope.clone();
+            self.persist(&[])?;
+            return Err(Error::failed(
+                format!(
+                    "{}: the server needs more scopes ({})",
+                    self.label(),
+                    sanitize(wanted)
+                ),
+                self.fix(),
+            ));
+        }
         self.obtain(Some(challenge))
     }
 
@@ -291,10 +320,8 @@ impl Session {
         if !cc_only && (self.refresh.is_some() || self.name.is_some()) {
             let sent = self.access.clone();
             match self.refresh_locked(sent.as_ref(), false) {
-                Ok(t) => return Ok(t),
-                Err(e) if self.refresh.is_none() && self.access.is_none() => {
-                    drop(e);
-                }
+                Ok(Some(t)) => return Ok(t),
+                Ok(None) => {}
                 Err(e)
                     if self.interaction == Interaction::Silent
                         && self.spec.grant != Grant::ClientCredentials =>
@@ -310,7 +337,7 @@ impl Session {
     /// Refreshes under the per-server lock. Another process may have refreshed while we
     /// waited: the reloaded token is used when it differs from the one we had (`sent`) and is
     /// fresh. `force` refreshes even a token that looks fresh (the server rejected it).
-    fn refresh_locked(&mut self, sent: Option<&Secret>, force: bool) -> Result<Secret> {
+    fn refresh_locked(&mut self, sent: Option<&Secret>, force: bool) -> Result<Option<Secret>> {
         let _lock = match (&self.home, &self.name) {
             (Some(home), Some(name)) => {
                 let dir = home.root().join("locks");
@@ -324,19 +351,11 @@ impl Session {
         if let Some(a) = &self.access {
             let changed = sent != Some(a);
             if !self.state.expires_within(REFRESH_MARGIN) && (changed || !force) {
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
         }
         let Some(refresh) = self.refresh.clone() else {
-            let problem = if self.access.is_some() {
-                "the OAuth token expired and the server issued no refresh token"
-            } else {
-                "not signed in (no OAuth token stored)"
-            };
-            return Err(Error::failed(
-                format!("{}: {problem}", self.label()),
-                self.fix(),
-            ));
+            return Ok(None);
         };
         let token_endpoint = self.state.token_endpoint.clone().ok_or_else(|| {
             Error::failed(
@@ -355,13 +374,21 @@ impl Session {
         }
         let resp = self.token_request(&token_endpoint, form)?;
         match token_error(resp)? {
-            Ok(body) => self.accept(body, true),
+            Ok(body) => self.accept(body, true).map(Some),
             Err((code, detail)) => {
                 if code == "invalid_client"
                     && self.state.client_source == Some(ClientSource::Dynamic)
                 {
+                    // The tokens of a client the server disowned are dead too.
                     self.state.forget_client();
-                    self.persist(&[(CLIENT_SECRET, None)])?;
+                    self.access = None;
+                    self.refresh = None;
+                    self.state.has_refresh_token = false;
+                    self.persist(&[
+                        (CLIENT_SECRET, None),
+                        (REFRESH_TOKEN, None),
+                        (ACCESS_TOKEN, None),
+                    ])?;
                 }
                 Err(Error::failed(
                     format!(
@@ -377,8 +404,13 @@ impl Session {
     /// Discovery, then the configured grant.
     pub fn obtain(&mut self, challenge: Option<&Challenge>) -> Result<Secret> {
         if self.spec.grant == Grant::AuthorizationCode && self.interaction == Interaction::Silent {
+            let problem = if self.access.is_some() {
+                "the OAuth token expired and the server issued no refresh token"
+            } else {
+                "not signed in"
+            };
             return Err(Error::failed(
-                format!("{}: not signed in, or the sign-in expired", self.label()),
+                format!("{}: {problem}", self.label()),
                 self.fix(),
             ));
         }
@@ -420,7 +452,11 @@ impl Session {
             .scopes
             .clone()
             .or_else(|| disc.default_scope(challenge));
-        match (&base, &self.extra_scope) {
+        let extra = match (&self.extra_scope, &self.state.wanted_scope) {
+            (Some(e), _) => Some(e.clone()),
+            (None, w) => w.clone(),
+        };
+        match (&base, &extra) {
             (_, None) => base,
             (None, Some(extra)) => Some(extra.clone()),
             (Some(b), Some(extra)) => {
@@ -884,7 +920,7 @@ impl Session {
                 v.as_i64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             })
-            .map(|secs| now + secs);
+            .map(|secs| now + secs.clamp(0, 10 * 365 * 86_400));
         if let Some(scope) = body.get("scope").and_then(Value::as_str) {
             self.state.scope = Some(scope.to_string());
         }
@@ -910,7 +946,15 @@ impl Session {
     /// Refreshes now, whatever the expiry (`crux mcp auth --refresh-all`).
     pub fn force_refresh(&mut self) -> Result<Secret> {
         let sent = self.access.clone();
-        self.refresh_locked(sent.as_ref(), true)
+        self.refresh_locked(sent.as_ref(), true)?.ok_or_else(|| {
+            Error::failed(
+                format!(
+                    "{}: there is no refresh token to refresh with",
+                    self.label()
+                ),
+                self.fix(),
+            )
+        })
     }
 
     /// Revokes the tokens at the server (RFC 7009) when it has a revocation endpoint, then
@@ -968,15 +1012,43 @@ impl Session {
     }
 }
 
+/// Deletes a server's OAuth tokens and session state (its client secret and private key, which
+/// the user provided or registered, stay). For a registration that changed URL or OAuth
+/// settings: tokens obtained for the old one must not be used with the new one.
+pub fn forget_session(home: &CruxHome, name: &ServerName) -> Result<bool> {
+    let _lock = home.lock()?;
+    let mut index = Index::load(home)?;
+    let mut changed = index.oauth(name).is_some();
+    for acct in [ACCESS_TOKEN, REFRESH_TOKEN] {
+        let var = account(acct);
+        if let Some(cred) = index.get(name, &var).cloned() {
+            select::open(cred.backend, home)?.delete(name, &var)?;
+            index.remove(name, &var);
+            changed = true;
+        }
+    }
+    index.set_oauth(name, None);
+    if changed {
+        index.save(home)?;
+    }
+    Ok(changed)
+}
+
 /// A token endpoint's answer: the JSON body on success, else the OAuth `error` code and a
 /// printable detail (RFC 6749 §5.2).
 fn token_error(resp: Response) -> Result<std::result::Result<Value, (String, String)>> {
     let status = resp.status;
     let url = resp.url.clone();
-    if resp.ok() {
-        return resp.json("the token response").map(Ok);
+    let ok = resp.ok();
+    let body = if ok {
+        resp.json("the token response")?
+    } else {
+        resp.json("the error response").unwrap_or(Value::Null)
+    };
+    // Some servers (GitHub) answer errors with 200 and an `error` member.
+    if ok && (body.get("access_token").is_some() || body.get("error").is_none()) {
+        return Ok(Ok(body));
     }
-    let body = resp.json("the error response").unwrap_or(Value::Null);
     let code = body
         .get("error")
         .and_then(Value::as_str)

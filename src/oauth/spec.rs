@@ -132,6 +132,10 @@ pub struct OAuthState {
     pub last_refresh: Option<String>,
     #[serde(default)]
     pub has_refresh_token: bool,
+    /// Scopes a server demanded (403 insufficient_scope) beyond those granted; the next
+    /// sign-in asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wanted_scope: Option<String>,
 }
 
 impl OAuthState {
