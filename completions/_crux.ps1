@@ -214,6 +214,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         }
         'crux;project;sync' {
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every tracked project on this machine')
+            [CompletionResult]::new('--headers-helper', '--headers-helper', [CompletionResultType]::ParameterName, 'From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code''s headersHelper)')
+            [CompletionResult]::new('--no-headers-helper', '--no-headers-helper', [CompletionResultType]::ParameterName, 'From now on, start remote servers with credentials through the bridge launcher (the default)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -1162,7 +1162,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__project__subcmd__sync)
-            opts="-h -V --all --help --version"
+            opts="-h -V --all --headers-helper --no-headers-helper --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

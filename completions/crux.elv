@@ -191,6 +191,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         }
         &'crux;project;sync'= {
             cand --all 'Every tracked project on this machine'
+            cand --headers-helper 'From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code''s headersHelper)'
+            cand --no-headers-helper 'From now on, start remote servers with credentials through the bridge launcher (the default)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -140,6 +140,8 @@ complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subco
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -l all -d 'Every tracked project on this machine'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -l headers-helper -d 'From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code\'s headersHelper)'
+complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -l no-headers-helper -d 'From now on, start remote servers with credentials through the bridge launcher (the default)'
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help'
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from sync" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand project; and __fish_seen_subcommand_from status" -l all -d 'Every tracked project on this machine'

@@ -92,6 +92,12 @@ pub enum ProjectCommand {
         /// Every tracked project on this machine
         #[arg(long)]
         all: bool,
+        /// From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code's headersHelper)
+        #[arg(long, conflicts_with = "no_headers_helper")]
+        headers_helper: bool,
+        /// From now on, start remote servers with credentials through the bridge launcher (the default)
+        #[arg(long)]
+        no_headers_helper: bool,
     },
     /// Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap
     Status {

@@ -147,11 +147,18 @@ pub struct HttpTransport<'a> {
     protocol_version: Option<String>,
     auth: Option<&'a mut Session>,
     token: Option<Secret>,
+    /// A static credential header (a bearer server's), sent with every request.
+    header: Option<(String, Secret)>,
     /// Set when the server demanded authorization but no session was given.
     pub needs_auth: bool,
 }
 
 impl<'a> HttpTransport<'a> {
+    pub fn with_header(mut self, name: String, value: Secret) -> Self {
+        self.header = Some((name, value));
+        self
+    }
+
     pub fn protocol_version(&mut self, version: &str) {
         self.protocol_version = Some(version.to_string());
     }
@@ -164,6 +171,7 @@ impl<'a> HttpTransport<'a> {
             protocol_version: None,
             auth,
             token: None,
+            header: None,
             needs_auth: false,
         }
     }
@@ -193,6 +201,9 @@ impl<'a> HttpTransport<'a> {
             }
             if let Some(t) = &self.token {
                 req = req.set("Authorization", &format!("Bearer {}", t.expose()));
+            }
+            if let Some((name, value)) = &self.header {
+                req = req.set(name, value.expose());
             }
             let resp = self.http.send(req, Some(body.as_bytes()))?;
             let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));

@@ -124,6 +124,10 @@ pub struct Tracked {
     pub generated: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_at: Option<String>,
+    /// Remote servers with credentials get native `http` entries whose headers come from
+    /// `crux headers` (Claude Code's `headersHelper`) instead of the bridge launcher.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headers_helper: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

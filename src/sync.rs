@@ -66,6 +66,15 @@ pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
     Ok(dir.join("keychain-auth.sh"))
 }
 
+/// The start of a `headersHelper` command: crux, with its `CRUX_HOME`, as one shell line.
+pub fn headers_helper_prefix(home: &CruxHome) -> Result<String> {
+    Ok(format!(
+        "CRUX_HOME={} {}",
+        shell_quote(&home.root().to_string_lossy()),
+        shell_quote(&crux_binary()?.to_string_lossy())
+    ))
+}
+
 /// Fills a launcher template's placeholders in one pass, so substituted text is never
 /// substituted again.
 fn fill(template: &str, crux_q: &str, home_q: &str) -> String {
@@ -128,12 +137,25 @@ pub fn resolve(
 }
 
 /// The `.mcp.json` entry for one server (DESIGN.md, "Generated .mcp.json entries").
-pub fn entry_for(name: &str, spec: &ServerSpec, launcher: &Path) -> Value {
+pub fn entry_for(
+    name: &str,
+    spec: &ServerSpec,
+    launcher: &Path,
+    headers_helper: Option<&str>,
+) -> Value {
     let Some(cmd) = spec.command_line() else {
         let Source::Url { url } = &spec.source else {
             unreachable!("only url has no command line")
         };
-        if spec.auth.oauth.is_some() || spec.auth.bearer.is_some() {
+        let authenticated = spec.auth.oauth.is_some() || spec.auth.bearer.is_some();
+        if let (true, Some(prefix)) = (authenticated, headers_helper) {
+            return json!({
+                "type": "http",
+                "url": url,
+                "headersHelper": format!("{prefix} headers {name}"),
+            });
+        }
+        if authenticated {
             return json!({
                 "command": launcher.with_file_name(BRIDGE_LAUNCHER_NAME).to_string_lossy(),
                 "args": [],

@@ -214,7 +214,10 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         .map(|s| {
             s.credentials
                 .keys()
-                .filter(|v| !spec.auth.keychain.contains(v))
+                .filter(|v| {
+                    !spec.auth.keychain.contains(v)
+                        && spec.auth.bearer.as_ref().is_none_or(|b| &b.var != *v)
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -459,12 +462,22 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
         if r.spec.auth.oauth.is_some() && var == crate::oauth::spec::ACCESS_TOKEN {
             continue;
         }
+        let label = if r.spec.auth.bearer.as_ref().is_some_and(|b| &b.var == var) {
+            "bearer:  "
+        } else {
+            "keychain:"
+        };
         match cred {
-            Some(c) => println!(
-                "keychain: {var} — stored in {} at {}",
-                c.backend, c.stored_at
-            ),
-            None => println!("keychain: {var} — missing (store it: crux mcp auth {name})"),
+            Some(c) => println!("{label} {var} — stored in {} at {}", c.backend, c.stored_at),
+            None => println!("{label} {var} — missing (store it: crux mcp auth {name})"),
+        }
+        if let Some(b) = r.spec.auth.bearer.as_ref().filter(|b| &b.var == var) {
+            println!(
+                "          sent as `{}: {}{}<{var}>`",
+                sanitize(&b.header_name),
+                sanitize(&b.header_prefix),
+                if b.header_prefix.is_empty() { "" } else { " " }
+            );
         }
     }
     if let Some(oauth) = &r.spec.auth.oauth {

@@ -425,11 +425,15 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                                 &arguments,
                             )
                         }
-                        None => run_probe(
-                            HttpTransport::new(url, None),
-                            args.call.as_deref(),
-                            &arguments,
-                        ),
+                        None => {
+                            let mut transport = HttpTransport::new(url, None);
+                            if let Some(spec) = &registered.spec.auth.bearer {
+                                let value = crate::bridge::bearer_value(home, &mcp, spec)?;
+                                let (name, header) = crate::bridge::bearer_header(spec, &value);
+                                transport = transport.with_header(name, header);
+                            }
+                            run_probe(transport, args.call.as_deref(), &arguments)
+                        }
                     };
                     (r, "streamable-http", Some(url.to_string()))
                 }

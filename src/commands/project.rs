@@ -19,7 +19,22 @@ pub fn run(command: ProjectCommand, home: &CruxHome) -> Result<()> {
         ProjectCommand::Create { name } => create(home, &cwd, name),
         ProjectCommand::Install { mcps } => install(home, &cwd, &mcps),
         ProjectCommand::Uninstall { mcp } => uninstall(home, &cwd, &mcp),
-        ProjectCommand::Sync { all } => sync_cmd(home, &cwd, all),
+        ProjectCommand::Sync {
+            all,
+            headers_helper,
+            no_headers_helper,
+        } => sync_cmd(
+            home,
+            &cwd,
+            all,
+            if headers_helper {
+                Some(true)
+            } else if no_headers_helper {
+                Some(false)
+            } else {
+                None
+            },
+        ),
         ProjectCommand::Status { all, json } => status(home, &cwd, all, json),
     }
 }
@@ -186,11 +201,21 @@ fn sync_one(
     } else {
         home.launchers_dir().join("keychain-auth.sh")
     };
+    let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
+    let helper = if tracked.headers_helper {
+        Some(sync::headers_helper_prefix(home)?)
+    } else {
+        None
+    };
     let entries: Vec<(String, serde_json::Value)> = specs
         .iter()
-        .map(|(name, spec)| (name.clone(), sync::entry_for(name, spec, &launcher)))
+        .map(|(name, spec)| {
+            (
+                name.clone(),
+                sync::entry_for(name, spec, &launcher, helper.as_deref()),
+            )
+        })
         .collect();
-    let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
     let changed = sync::write_mcp_json(dir, &entries, &tracked.generated)?;
     tracked.generated = entries.into_iter().map(|(n, _)| n).collect();
     if changed {
@@ -199,7 +224,7 @@ fn sync_one(
     Ok(changed)
 }
 
-fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool) -> Result<()> {
+fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>) -> Result<()> {
     let _lock = home.lock()?;
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
@@ -209,6 +234,15 @@ fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool) -> Result<()> {
     } else {
         vec![require_project(cwd)?]
     };
+    if let Some(on) = headers_helper {
+        for dir in &dirs {
+            projects
+                .projects
+                .entry(dir.clone())
+                .or_default()
+                .headers_helper = on;
+        }
+    }
     let (mut written, mut current, mut failed) = (0, 0, 0);
     for dir in dirs {
         if all && !dir.join(PROJECT_FILE).is_file() {
