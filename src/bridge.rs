@@ -19,7 +19,7 @@ use crate::registry::{BearerSpec, Registry};
 use crate::secret::Secret;
 use crate::store::select;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -413,7 +413,14 @@ impl Bridge {
             }
             return Ok(());
         }
-        let mut outcome = self.pump(resp.into_reader(), request_id, &record_version)?;
+        let mut reader = BufReader::new(resp.into_reader());
+        let mut outcome = self.pump(&mut reader, request_id, &record_version)?;
+        if matches!(outcome, Outcome::Done) && !is_initialize {
+            // Read the stream to its end (forwarding anything after the answer), so the
+            // connection goes back to the pool instead of being dropped. Requests run on
+            // their own threads, so this delays nobody; initialize runs inline and does not.
+            self.pump(&mut reader, None, &|_| {})?;
+        }
         let mut resumes = 0;
         while matches!(outcome, Outcome::Unanswered) {
             resumes += 1;
@@ -450,7 +457,11 @@ impl Bridge {
                     format!("try again (crux mcp probe {})", self.mcp),
                 ));
             }
-            outcome = self.pump(resp.into_reader(), request_id, &record_version)?;
+            let mut reader = BufReader::new(resp.into_reader());
+            outcome = self.pump(&mut reader, request_id, &record_version)?;
+            if matches!(outcome, Outcome::Done) {
+                self.pump(&mut reader, None, &|_| {})?;
+            }
         }
         Ok(())
     }
@@ -459,13 +470,13 @@ impl Bridge {
     /// has gone out (`Done`), or reports that the stream ended first.
     fn pump(
         &self,
-        reader: impl Read,
+        reader: &mut dyn BufRead,
         request_id: Option<&Value>,
         seen: &dyn Fn(&Value),
     ) -> Result<Outcome> {
         let mut data = String::new();
         let mut event_id: Option<String> = None;
-        for line in BufReader::new(reader).lines() {
+        for line in reader.lines() {
             let Ok(line) = line else {
                 // A dropped connection is a stream that ended.
                 break;
@@ -596,7 +607,8 @@ impl Bridge {
                         if resp.ok() && resp.content_type().starts_with("text/event-stream") =>
                     {
                         failures = 0;
-                        let _ = b.pump(resp.into_reader(), None, &|_| {});
+                        let mut reader = BufReader::new(resp.into_reader());
+                        let _ = b.pump(&mut reader, None, &|_| {});
                     }
                     Ok(_) => return,
                     Err(_) => failures += 1,

@@ -7,93 +7,11 @@
 
 mod common;
 
-use common::{kit, setup_kit, Env, Run};
+use common::{curl_status, Env, Run, Server};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 const BROWSER: &str = "curl -fsS -o /dev/null -L --max-time 20";
-
-/// A test OAuth + MCP server (a node script of tests/e2e/oauth), killed on drop.
-struct Server {
-    child: Child,
-    ready: Value,
-}
-
-impl Server {
-    fn start(script: &str, args: &[&str]) -> Server {
-        setup_kit();
-        common::require_tool("curl", "curl");
-        let mut child = Command::new("node")
-            .arg(kit().join("oauth").join(script))
-            .args(args)
-            .current_dir(kit())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("{script} did not start: {e}: {line:?}"));
-        Server { child, ready }
-    }
-
-    fn url(&self, key: &str) -> String {
-        self.ready[key].as_str().unwrap().to_string()
-    }
-
-    fn mcp(&self) -> String {
-        self.url("mcp")
-    }
-
-    fn stats(&self) -> Value {
-        let out = curl(&["-fsS", &self.url("stats")]);
-        serde_json::from_str(&out).unwrap()
-    }
-
-    fn stat(&self, key: &str) -> u64 {
-        self.stats()[key]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no stat {key}"))
-    }
-
-    /// POSTs to an admin endpoint of the SDK server (same origin as its stats).
-    fn admin(&self, path: &str) {
-        let base = self.url("stats").trim_end_matches("/stats").to_string();
-        curl(&["-fsS", "-X", "POST", &format!("{base}{path}")]);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// HTTP status of a request, and its body.
-fn curl_status(args: &[&str]) -> (u16, String) {
-    let mut all = vec!["-sS", "-o", "-", "-w", "\n%{http_code}"];
-    all.extend_from_slice(args);
-    let out = Command::new("curl").args(&all).output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.trim().parse().unwrap(), body.to_string())
-}
 
 fn crux(env: &Env, args: &[&str]) -> Run {
     let mut cmd = env.cmd(args);

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsString;
+use std::io::BufRead;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -493,4 +494,91 @@ pub fn age_plaintext(env: &Env) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A test OAuth + MCP server (a node script of tests/e2e/oauth), killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub ready: serde_json::Value,
+}
+
+impl Server {
+    pub fn start(script: &str, args: &[&str]) -> Server {
+        Server::start_with_env(script, args, &[])
+    }
+
+    /// With extra environment (a secret the server checks goes here, never in argv).
+    pub fn start_with_env(script: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        setup_kit();
+        require_tool("curl", "curl");
+        let mut child = Command::new("node")
+            .arg(kit().join("oauth").join(script))
+            .args(args)
+            .envs(envs.iter().copied())
+            .current_dir(kit())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("{script} did not start: {e}: {line:?}"));
+        Server { child, ready }
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        self.ready[key].as_str().unwrap().to_string()
+    }
+
+    pub fn mcp(&self) -> String {
+        self.url("mcp")
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        let out = curl(&["-fsS", &self.url("stats")]);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    pub fn stat(&self, key: &str) -> u64 {
+        self.stats()[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no stat {key}"))
+    }
+
+    /// POSTs to an admin endpoint of the SDK server (same origin as its stats).
+    pub fn admin(&self, path: &str) {
+        let base = self.url("stats").trim_end_matches("/stats").to_string();
+        curl(&["-fsS", "-X", "POST", &format!("{base}{path}")]);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// HTTP status of a request, and its body.
+pub fn curl_status(args: &[&str]) -> (u16, String) {
+    let mut all = vec!["-sS", "-o", "-", "-w", "\n%{http_code}"];
+    all.extend_from_slice(args);
+    let out = Command::new("curl").args(&all).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), body.to_string())
 }

@@ -1,0 +1,381 @@
+//! Remote servers through `crux bridge`, with real parts: Streamable HTTP servers built on the
+//! MCP TypeScript SDK 1.32.2 (tests/e2e/oauth: a stateful one behind a bearer token, and one
+//! behind the SDK's own OAuth router), driven by the real MCP Inspector CLI and the PyPI `mcp`
+//! client through the `.mcp.json` crux generates, and by a raw stdio driver for the protocol
+//! details (session re-initialization, DELETE on exit, errors that keep the bridge serving).
+
+mod common;
+
+use common::{kit, random_value, setup_kit, Env, Run, Server};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+const BROWSER: &str = "curl -fsS -o /dev/null -L --max-time 20";
+
+fn crux(env: &Env, args: &[&str]) -> Run {
+    let mut cmd = env.cmd(args);
+    cmd.env("CRUX_BROWSER", BROWSER);
+    env.run_cmd(cmd, None)
+}
+
+/// Installs `remote` in a project; returns the project directory.
+fn install(env: &Env) -> PathBuf {
+    let dir = env.home().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = env.cmd(&["project", "install", "remote"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    let entry = &mcp["mcpServers"]["remote"];
+    assert!(
+        entry["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("launchers/http-bridge-auth.sh"),
+        "{entry}"
+    );
+    dir
+}
+
+fn inspector(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(kit().join("node_modules/.bin/mcp-inspector"));
+    cmd.args(["--cli", "--config"])
+        .arg(dir.join(".mcp.json"))
+        .args(["--server", "remote"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.parent().unwrap());
+    Run(common::run_with_stdin(cmd, None))
+}
+
+fn python_client(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(kit().join(".venv/bin/python"));
+    cmd.arg(kit().join("py_client.py"))
+        .arg(dir.join(".mcp.json"))
+        .arg("remote")
+        .args(args)
+        .env_clear()
+        .env("HOME", dir.parent().unwrap())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    Run(common::run_with_stdin(cmd, None))
+}
+
+fn assert_not_in_files_or_output(env: &Env, value: &str) {
+    let printed = env.printed.borrow();
+    assert!(
+        !printed.windows(value.len()).any(|w| w == value.as_bytes()),
+        "a credential was printed"
+    );
+    for (path, bytes) in env.all_files() {
+        assert!(
+            !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+            "a credential is in {}",
+            path.display()
+        );
+    }
+}
+
+fn bearer_setup(token: &str, flags: &[&str]) -> (Server, Env) {
+    setup_kit();
+    let server = Server::start_with_env(
+        "bearer-server.mjs",
+        flags,
+        &[("CRUX_TEST_BEARER_TOKEN", token)],
+    );
+    let env = Env::for_backend("age");
+    let out = env.run_stdin(
+        &[
+            "mcp",
+            "add",
+            "remote",
+            "--url",
+            &server.mcp(),
+            "--bearer",
+            "REMOTE_TOKEN",
+            "--stdin",
+        ],
+        token,
+    );
+    out.success();
+    (server, env)
+}
+
+#[test]
+fn real_clients_reach_a_bearer_server_through_the_bridge() {
+    let token = random_value("bearer");
+    let (server, env) = bearer_setup(&token, &[]);
+    let dir = install(&env);
+    let list = inspector(&dir, &["--method", "tools/list"]);
+    list.success().stdout_has("whoami");
+    inspector(&dir, &["--method", "tools/call", "--tool-name", "whoami"])
+        .success()
+        .stdout_has("ok");
+    python_client(&dir, &["echo", r#"{"message":"through the bridge"}"#])
+        .success()
+        .stdout_has("through the bridge");
+    assert!(server.stat("sessions_created") >= 3, "{}", server.stats());
+    assert_eq!(server.stat("unauthorized"), 0);
+    // Each client's session was ended with a DELETE when it closed the bridge.
+    assert!(server.stat("deletes") >= 3, "{}", server.stats());
+    crux(&env, &["mcp", "probe", "remote"])
+        .success()
+        .stdout_has("tools");
+    assert_not_in_files_or_output(&env, &token);
+}
+
+#[test]
+fn real_clients_reach_an_oauth_server_and_a_token_expiring_mid_session_is_refreshed() {
+    setup_kit();
+    // Tokens live 65 s: crux refreshes one that expires within 60 s, so after 6 s the same
+    // session's next request goes out with a refreshed token.
+    let server = Server::start("sdk-server.mjs", &["--expires-in", "65"]);
+    let env = Env::for_backend("age");
+    crux(
+        &env,
+        &["mcp", "add", "remote", "--url", &server.mcp(), "--oauth"],
+    )
+    .success();
+    crux(&env, &["mcp", "auth", "remote"]).success();
+    let dir = install(&env);
+    inspector(&dir, &["--method", "tools/list"])
+        .success()
+        .stdout_has("whoami");
+    let before = server.stat("refresh_requests");
+    python_client(&dir, &["--steps", "list;sleep 6;call whoami {}"])
+        .success()
+        .stdout_has("ok");
+    assert!(
+        server.stat("refresh_requests") > before,
+        "{}",
+        server.stats()
+    );
+    assert_eq!(server.stat("rejected_refresh"), 0);
+}
+
+/// The bridge as a raw stdio process, for protocol details.
+struct Bridge {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    next: u64,
+}
+
+impl Bridge {
+    fn start(env: &Env, url: &str) -> Bridge {
+        let mut cmd = env.cmd(&["bridge"]);
+        cmd.env("CRUX_MCP_NAME", "remote")
+            .env("CRUX_BRIDGE_URL", url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Bridge {
+            child,
+            stdin,
+            stdout,
+            next: 1,
+        }
+    }
+
+    fn send(&mut self, message: &Value) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the bridge closed stdout"
+            );
+            let msg: Value = serde_json::from_str(&line).unwrap();
+            if msg["id"] == json!(id) {
+                return msg;
+            }
+        }
+    }
+
+    fn initialize(&mut self) -> Value {
+        let init = self.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        init
+    }
+
+    /// Closes stdin and waits: the bridge's exit status and stderr.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        drop(self.stdin.take());
+        let out = self.child.wait_with_output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn a_forgotten_session_is_initialized_again_and_deleted_on_exit() {
+    let token = random_value("bearer");
+    let (server, env) = bearer_setup(&token, &[]);
+    let mut bridge = Bridge::start(&env, &server.mcp());
+    let init = bridge.initialize();
+    assert!(init["result"]["serverInfo"]["name"].is_string(), "{init}");
+    let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
+    assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
+    // The server restarts (forgets every session): the next request gets 404, and the bridge
+    // initializes a new session and retries, unnoticed by the host.
+    server.admin("/admin/drop-sessions");
+    let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
+    assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
+    assert_eq!(server.stat("initialize"), 2, "{}", server.stats());
+    assert!(server.stat("session_not_found") >= 1);
+    let deletes = server.stat("deletes");
+    let (status, _) = bridge.finish();
+    assert!(status.success());
+    assert_eq!(server.stat("deletes"), deletes + 1, "DELETE on exit");
+}
+
+#[test]
+fn a_wrong_token_gets_an_error_naming_the_fix_and_the_bridge_keeps_serving() {
+    let right = random_value("right");
+    let wrong = random_value("wrong");
+    let (server, env) = bearer_setup(&right, &[]);
+    env.run_stdin(
+        &["mcp", "auth", "remote", "REMOTE_TOKEN", "--stdin"],
+        &wrong,
+    )
+    .success();
+    let mut bridge = Bridge::start(&env, &server.mcp());
+    // The token is not in the bridge's argv.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", bridge.child.id())).unwrap();
+    assert!(!cmdline.windows(wrong.len()).any(|w| w == wrong.as_bytes()));
+    let init = bridge.initialize();
+    let message = init["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(message.contains("crux mcp auth remote"), "{init}");
+    assert!(!message.contains(&wrong));
+    // Still serving: the next request gets its own answer; after the fix, it works.
+    let again = bridge.request("ping", json!({}));
+    assert!(again["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("crux mcp auth remote"));
+    env.run_stdin(
+        &["mcp", "auth", "remote", "REMOTE_TOKEN", "--stdin"],
+        &right,
+    )
+    .success();
+    let init = bridge.initialize();
+    assert!(init["result"]["serverInfo"].is_object(), "{init}");
+    let (status, stderr) = bridge.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("crux mcp auth remote"));
+    assert!(!stderr.contains(&wrong) && !stderr.contains(&right));
+    // Through a real client: a JSON-RPC error that names the fix.
+    env.run_stdin(
+        &["mcp", "auth", "remote", "REMOTE_TOKEN", "--stdin"],
+        &wrong,
+    )
+    .success();
+    let dir = install(&env);
+    let run = python_client(&dir, &["whoami"]);
+    assert!(!run.0.status.success());
+    run.stderr_has("crux mcp auth remote");
+    assert_not_in_files_or_output(&env, &wrong);
+    assert_not_in_files_or_output(&env, &right);
+}
+
+#[test]
+fn json_responses_and_concurrent_requests() {
+    let token = random_value("bearer");
+    let (server, env) = bearer_setup(&token, &["--json-response"]);
+    let mut bridge = Bridge::start(&env, &server.mcp());
+    bridge.initialize();
+    // A slow call and a quick one in flight together: the quick one is not held up.
+    bridge.send(&json!({"jsonrpc": "2.0", "id": 100, "method": "tools/call", "params": {"name": "slow", "arguments": {"ms": 1500}}}));
+    let started = std::time::Instant::now();
+    let quick = bridge.request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": "fast"}}),
+    );
+    assert_eq!(quick["result"]["content"][0]["text"], "fast");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1200),
+        "the quick call waited"
+    );
+    let mut line = String::new();
+    loop {
+        line.clear();
+        bridge.stdout.read_line(&mut line).unwrap();
+        let msg: Value = serde_json::from_str(&line).unwrap();
+        if msg["id"] == 100 {
+            assert_eq!(msg["result"]["content"][0]["text"], "done", "{msg}");
+            break;
+        }
+    }
+    let (status, _) = bridge.finish();
+    assert!(status.success());
+}
+
+#[test]
+fn headers_helper_entries_hold_no_value() {
+    let token = random_value("bearer");
+    let (_server, env) = bearer_setup(&token, &[]);
+    let dir = install(&env);
+    let mut cmd = env.cmd(&["project", "sync", "--headers-helper"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    let entry = &mcp["mcpServers"]["remote"];
+    assert_eq!(entry["type"], "http");
+    let helper = entry["headersHelper"].as_str().unwrap();
+    assert!(helper.ends_with(" headers remote"), "{helper}");
+    // What the host runs: the helper's output carries the header.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(helper)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("HOME", env.home())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let headers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(headers["Authorization"], format!("Bearer {token}").as_str());
+    // Back to the bridge, and the setting sticks for sync --all.
+    let mut cmd = env.cmd(&["project", "sync", "--no-headers-helper"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    env.run(&["project", "sync", "--all"]).success();
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    assert!(mcp["mcpServers"]["remote"]["command"].is_string());
+    // The helper printed the token to the host on purpose; no file holds it.
+    for (path, bytes) in env.all_files() {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "a credential is in {}",
+            path.display()
+        );
+    }
+}
