@@ -62,7 +62,6 @@ pub fn run(home: &CruxHome) -> Result<()> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut line = String::new();
-    let mut workers = Vec::new();
     loop {
         line.clear();
         let n = input
@@ -90,13 +89,11 @@ pub fn run(home: &CruxHome) -> Result<()> {
             }
         } else {
             let b = Arc::clone(&bridge);
-            workers.push(std::thread::spawn(move || b.forward(&message)));
-            workers.retain(|w| !w.is_finished());
+            std::thread::spawn(move || b.forward(&message));
         }
     }
-    for w in workers {
-        let _ = w.join();
-    }
+    // The host is gone: nobody reads answers still in flight. End the session and exit
+    // without waiting for streams the server keeps open.
     bridge.delete_session();
     Ok(())
 }
@@ -457,11 +454,9 @@ impl Bridge {
                     format!("try again (crux mcp probe {})", self.mcp),
                 ));
             }
+            // A resumed stream is a GET stream the server may keep open: not drained.
             let mut reader = BufReader::new(resp.into_reader());
             outcome = self.pump(&mut reader, request_id, &record_version)?;
-            if matches!(outcome, Outcome::Done) {
-                self.pump(&mut reader, None, &|_| {})?;
-            }
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The MCP conformance suite (`@modelcontextprotocol/conformance@0.1.12`, pinned in
 //! tests/e2e/conformance) against `crux mcp probe`: every client `auth/*` scenario the suite
 //! lists, each run on its own and required to pass with no failure and no warning. The
-//! scenario list comes from the suite itself, so a scenario cannot be left out by accident.
+//! scenario list comes from the suite itself, so a scenario cannot be left out by accident. The
+//! transport scenarios run through `crux bridge`.
 
 mod common;
 
@@ -72,6 +73,46 @@ fn every_auth_scenario_passes() {
         !home.path().join("crux").exists(),
         "a URL probe wrote to CRUX_HOME"
     );
+    assert!(
+        failed.is_empty(),
+        "failed scenarios:\n{}",
+        failed.join("\n\n")
+    );
+}
+
+/// The transport scenarios through `crux bridge`: a small stdio client
+/// (tests/e2e/conformance/bridge_client.py) drives the bridge as an MCP host would, and the
+/// suite checks what reaches its server (initialize, a tool call, and SSE resumption with
+/// `Last-Event-ID` after the server's `retry` delay).
+#[test]
+fn transport_scenarios_pass_through_the_bridge() {
+    setup_kit();
+    let client = kit().join("conformance/bridge_client.py");
+    let mut failed = Vec::new();
+    for scenario in ["initialize", "tools_call", "sse-retry"] {
+        let out = suite()
+            .args(["client", "--scenario", scenario, "--timeout", "60000"])
+            .arg("--command")
+            .arg(format!("exec python3 {}", client.display()))
+            .env("CRUX_BIN", CRUX)
+            .env_remove("CRUX_BACKEND")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let passed = out.status.success()
+            && text.contains("OVERALL: PASSED")
+            && text.contains("0 failed, 0 warnings");
+        eprintln!(
+            "{scenario}: {}",
+            text.lines()
+                .find(|l| l.starts_with("Passed:"))
+                .unwrap_or("no summary")
+        );
+        if !passed {
+            failed.push(format!("{scenario}\n{text}"));
+        }
+    }
     assert!(
         failed.is_empty(),
         "failed scenarios:\n{}",
