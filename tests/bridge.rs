@@ -379,3 +379,33 @@ fn headers_helper_entries_hold_no_value() {
         );
     }
 }
+
+/// An SSE answer carrying notifications before the result: every message reaches the host,
+/// in order, and the bridge holds the GET stream for server-initiated messages.
+#[test]
+fn sse_streams_forward_every_message_and_the_get_stream_is_held() {
+    let token = random_value("bearer");
+    let (server, env) = bearer_setup(&token, &[]);
+    let mut bridge = Bridge::start(&env, &server.mcp());
+    bridge.initialize();
+    bridge.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "slow", "arguments": {"ms": 200}, "_meta": {"progressToken": "p1"}}}));
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(bridge.stdout.read_line(&mut line).unwrap() > 0);
+        let msg: Value = serde_json::from_str(&line).unwrap();
+        let done = msg["id"] == 7;
+        seen.push(msg);
+        if done {
+            break;
+        }
+    }
+    let methods: Vec<&str> = seen.iter().filter_map(|m| m["method"].as_str()).collect();
+    assert!(methods.contains(&"notifications/message"), "{seen:?}");
+    assert!(methods.contains(&"notifications/progress"), "{seen:?}");
+    assert_eq!(seen.last().unwrap()["result"]["content"][0]["text"], "done");
+    assert!(server.stat("get_streams") >= 1, "{}", server.stats());
+    let (status, _) = bridge.finish();
+    assert!(status.success());
+}
