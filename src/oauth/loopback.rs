@@ -210,3 +210,69 @@ impl Spinner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn get(port: u16, path: &str) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn only_the_redirect_with_our_state_ends_the_wait() {
+        let listener = Listener::bind(0, "t").unwrap();
+        let port: u16 = listener
+            .redirect_uri
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/callback")
+            .parse()
+            .unwrap();
+        let client = std::thread::spawn(move || {
+            let stray = get(port, "/favicon.ico");
+            let forged = get(port, "/callback?code=evil&state=other");
+            let real = get(port, "/callback?code=good&state=s1");
+            (stray, forged, real)
+        });
+        let code = listener.wait("s1", Duration::from_secs(10), false).unwrap();
+        assert_eq!(code.expose(), "good");
+        let (stray, forged, real) = client.join().unwrap();
+        assert!(stray.starts_with("HTTP/1.1 404"));
+        assert!(forged.starts_with("HTTP/1.1 400"));
+        assert!(real.starts_with("HTTP/1.1 200"));
+    }
+
+    #[test]
+    fn a_refusal_and_a_timeout_are_errors() {
+        let listener = Listener::bind(0, "t").unwrap();
+        let port: u16 = listener
+            .redirect_uri
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/callback")
+            .parse()
+            .unwrap();
+        let client =
+            std::thread::spawn(move || get(port, "/callback?error=access_denied&state=s2"));
+        let err = listener
+            .wait("s2", Duration::from_secs(10), false)
+            .unwrap_err();
+        assert!(err.to_string().contains("access_denied"), "{err}");
+        client.join().unwrap();
+        let err = listener
+            .wait("s3", Duration::from_millis(300), false)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("no answer from the browser"),
+            "{err}"
+        );
+    }
+}

@@ -1077,3 +1077,65 @@ fn error_detail(resp: Response) -> String {
 fn note(message: &str) {
     eprintln!("crux: {message}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use discovery::ServerMetadata;
+
+    fn discovered(methods: Option<Vec<String>>) -> Discovered {
+        Discovered {
+            resource_metadata: None,
+            server: ServerMetadata {
+                url: Some("https://as.example/.well-known/oauth-authorization-server".into()),
+                authorization_endpoint: Some("https://as.example/authorize".into()),
+                token_endpoint: "https://as.example/token".into(),
+                registration_endpoint: Some("https://as.example/register".into()),
+                code_challenge_methods: methods,
+                ..ServerMetadata::default()
+            },
+            resource: "https://mcp.example/mcp".into(),
+        }
+    }
+
+    /// Without S256 advertised, crux stops before it listens, registers or opens a browser.
+    #[test]
+    fn no_s256_no_sign_in() {
+        for methods in [Some(vec!["plain".to_string()]), None] {
+            let mut s = Session::ephemeral(
+                "https://mcp.example/mcp",
+                OAuthSpec::default(),
+                None,
+                None,
+                Interaction::Browser,
+            );
+            let err = s
+                .authorization_code(&discovered(methods), None)
+                .unwrap_err();
+            assert!(err.to_string().contains("PKCE"), "{err}");
+            assert!(s.state.client_id.is_none(), "nothing was registered");
+        }
+    }
+
+    #[test]
+    fn scopes_union_for_step_up() {
+        let mut s = Session::ephemeral(
+            "https://mcp.example/mcp",
+            OAuthSpec::default(),
+            None,
+            None,
+            Interaction::Browser,
+        );
+        s.state.scope = Some("a b".into());
+        s.add_scope("b c");
+        let disc = discovered(Some(vec!["S256".into()]));
+        let challenge = Challenge {
+            scope: Some("a".into()),
+            ..Challenge::default()
+        };
+        assert_eq!(
+            s.scope_for(&disc, Some(&challenge)).as_deref(),
+            Some("a b c")
+        );
+    }
+}

@@ -194,7 +194,9 @@ app.get(
     const session = sessionOf(req, res);
     if (!session) return;
     stats.get_streams++;
-    if (req.headers['last-event-id']) stats.resumes++;
+    const lastEventId = req.headers['last-event-id'];
+    if (lastEventId) stats.resumes++;
+    log(`GET /mcp session ${req.headers['mcp-session-id']}: ${lastEventId ? `resume, Last-Event-ID ${lastEventId}` : 'standalone stream'}`);
     await session.transport.handleRequest(req, res);
   })
 );
