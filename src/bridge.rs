@@ -51,9 +51,12 @@ struct Bridge {
     auth: Mutex<Auth>,
     session: Mutex<McpSession>,
     out: Mutex<std::io::Stdout>,
-    last_event_id: Mutex<Option<String>>,
     retry_ms: AtomicU64,
     get_stream_started: AtomicBool,
+    /// Bumped at each (re)initialization: the GET stream reconnects for a new session.
+    generation: AtomicU64,
+    /// Requests whose answer went to the host (on whatever stream it came).
+    answered: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Runs the bridge until the host closes stdin.
@@ -158,9 +161,10 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         auth: Mutex::new(auth),
         session: Mutex::new(McpSession::default()),
         out: Mutex::new(std::io::stdout()),
-        last_event_id: Mutex::new(None),
         retry_ms: AtomicU64::new(DEFAULT_RETRY_MS),
         get_stream_started: AtomicBool::new(false),
+        generation: AtomicU64::new(0),
+        answered: Mutex::new(std::collections::HashSet::new()),
     })
 }
 
@@ -410,22 +414,23 @@ impl Bridge {
             }
             return Ok(());
         }
+        // This stream's own last event id: a resumption names it, and nothing else does.
+        let mut last = None;
         let mut reader = BufReader::new(resp.into_reader());
-        let mut outcome = self.pump(&mut reader, request_id, &record_version)?;
+        let mut outcome = self.pump(&mut reader, request_id, &record_version, &mut last)?;
         if matches!(outcome, Outcome::Done) && !is_initialize {
             // Read the stream to its end (forwarding anything after the answer), so the
             // connection goes back to the pool instead of being dropped. Requests run on
             // their own threads, so this delays nobody; initialize runs inline and does not.
-            self.pump(&mut reader, None, &|_| {})?;
+            self.pump(&mut reader, None, &|_| {}, &mut last)?;
         }
         let mut resumes = 0;
         while matches!(outcome, Outcome::Unanswered) {
+            if request_id.is_some_and(|id| self.was_answered(id)) {
+                // The answer came on another stream (the GET stream).
+                return Ok(());
+            }
             resumes += 1;
-            let last = self
-                .last_event_id
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
             if resumes > RESUME_LIMIT || last.is_none() {
                 return Err(Error::failed(
                     format!(
@@ -456,7 +461,7 @@ impl Bridge {
             }
             // A resumed stream is a GET stream the server may keep open: not drained.
             let mut reader = BufReader::new(resp.into_reader());
-            outcome = self.pump(&mut reader, request_id, &record_version)?;
+            outcome = self.pump(&mut reader, request_id, &record_version, &mut last)?;
         }
         Ok(())
     }
@@ -468,6 +473,7 @@ impl Bridge {
         reader: &mut dyn BufRead,
         request_id: Option<&Value>,
         seen: &dyn Fn(&Value),
+        last_event_id: &mut Option<String>,
     ) -> Result<Outcome> {
         let mut data = String::new();
         let mut event_id: Option<String> = None;
@@ -478,11 +484,19 @@ impl Bridge {
             };
             if line.is_empty() {
                 if let Some(id) = event_id.take() {
-                    *self.last_event_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+                    *last_event_id = Some(id);
                 }
                 if !data.is_empty() {
                     if let Ok(m) = serde_json::from_str::<Value>(&data) {
                         seen(&m);
+                        if m.get("method").is_none() {
+                            if let Some(id) = m.get("id") {
+                                self.answered
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(id.to_string());
+                            }
+                        }
                         self.write(&m);
                         let answered = request_id.is_some()
                             && m.get("id") == request_id
@@ -563,6 +577,7 @@ impl Bridge {
         }
         // Drain the answer without forwarding it.
         let _ = resp.bytes();
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         let req = self
             .request("POST")?
@@ -575,42 +590,72 @@ impl Bridge {
         Ok(())
     }
 
+    fn was_answered(&self, id: &Value) -> bool {
+        self.answered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&id.to_string())
+    }
+
     /// The optional GET stream of server-initiated messages, reconnected after the server's
-    /// `retry` delay. A server without one (405, 404, anything but an event stream) is fine.
+    /// `retry` delay with its own `Last-Event-ID`, and opened again for a new session after a
+    /// re-initialization. A server without one (405, or anything but an event stream) is
+    /// fine. The first request's headers are awaited (up to a second), so the stream is in
+    /// place before the host's next message goes out.
     fn start_get_stream(bridge: &Arc<Bridge>) {
         if bridge.get_stream_started.swap(true, Ordering::SeqCst) {
             return;
         }
+        let (opened, wait) = std::sync::mpsc::channel::<()>();
         let b = Arc::clone(bridge);
         std::thread::spawn(move || {
-            let mut failures = 0;
-            while failures < 3 {
+            let mut opened = Some(opened);
+            let (mut failures, mut last, mut generation) =
+                (0, None::<String>, b.generation.load(Ordering::SeqCst));
+            loop {
                 let Ok(mut req) = b.request("GET") else {
                     return;
                 };
                 req = req.set("Accept", "text/event-stream");
-                let last = b
-                    .last_event_id
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
                 if let Some(id) = &last {
                     req = req.set("Last-Event-ID", id);
                 }
-                match b.http.send(req, None) {
+                let sent = b.http.send(req, None);
+                if let Some(tx) = opened.take() {
+                    let _ = tx.send(());
+                }
+                match sent {
                     Ok(resp)
                         if resp.ok() && resp.content_type().starts_with("text/event-stream") =>
                     {
                         failures = 0;
                         let mut reader = BufReader::new(resp.into_reader());
-                        let _ = b.pump(&mut reader, None, &|_| {});
+                        let _ = b.pump(&mut reader, None, &|_| {}, &mut last);
+                    }
+                    Ok(resp) if resp.status == 404 => {
+                        // The session is gone: wait for the next one.
+                        while b.generation.load(Ordering::SeqCst) == generation {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
                     }
                     Ok(_) => return,
-                    Err(_) => failures += 1,
+                    Err(_) => {
+                        failures += 1;
+                        if failures >= 3 {
+                            return;
+                        }
+                    }
+                }
+                let now = b.generation.load(Ordering::SeqCst);
+                if now != generation {
+                    generation = now;
+                    last = None;
+                    continue;
                 }
                 std::thread::sleep(Duration::from_millis(b.retry_ms.load(Ordering::Relaxed)));
             }
         });
+        let _ = wait.recv_timeout(Duration::from_secs(1));
     }
 
     /// Ends the session at the server (DELETE), as the spec asks of a client that leaves.

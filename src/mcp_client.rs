@@ -371,18 +371,25 @@ impl StdioTransport {
     }
 }
 
+impl StdioTransport {
+    /// The error for a server that went away mid-conversation, with its exit code.
+    fn exited(&mut self) -> Error {
+        let status = self.child.wait().ok().and_then(|s| s.code());
+        Error::failed(
+            format!(
+                "the server exited before answering{}",
+                status.map(|c| format!(" (exit {c})")).unwrap_or_default()
+            ),
+            "see its error output above",
+        )
+    }
+}
+
 impl Transport for StdioTransport {
     fn exchange(&mut self, message: &Value, id: Option<u64>) -> Result<Option<Value>> {
         let line = format!("{message}\n");
         if self.stdin.write_all(line.as_bytes()).is_err() {
-            let status = self.child.wait().ok().and_then(|s| s.code());
-            return Err(Error::failed(
-                format!(
-                    "the server exited before answering{}",
-                    status.map(|c| format!(" (exit {c})")).unwrap_or_default()
-                ),
-                "see its error output above",
-            ));
+            return Err(self.exited());
         }
         let Some(id) = id else {
             return Ok(None);
@@ -395,14 +402,7 @@ impl Transport for StdioTransport {
                 .read_line(&mut buf)
                 .map_err(|e| Error::io("cannot read from the server", e))?;
             if n == 0 {
-                let status = self.child.wait().ok().and_then(|s| s.code());
-                return Err(Error::failed(
-                    format!(
-                        "the server exited before answering{}",
-                        status.map(|c| format!(" (exit {c})")).unwrap_or_default()
-                    ),
-                    "see its error output above",
-                ));
+                return Err(self.exited());
             }
             let Ok(msg) = serde_json::from_str::<Value>(buf.trim()) else {
                 continue;

@@ -237,11 +237,17 @@ fn a_forgotten_session_is_initialized_again_and_deleted_on_exit() {
     assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
     // The server restarts (forgets every session): the next request gets 404, and the bridge
     // initializes a new session and retries, unnoticed by the host.
+    let streams = server.stat("get_streams");
     server.admin("/admin/drop-sessions");
     let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
     assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
     assert_eq!(server.stat("initialize"), 2, "{}", server.stats());
     assert!(server.stat("session_not_found") >= 1);
+    // The GET stream of server-initiated messages is opened again for the new session.
+    common::wait_for(
+        || server.stat("get_streams") > streams,
+        "a GET stream on the new session",
+    );
     let deletes = server.stat("deletes");
     let (status, _) = bridge.finish();
     assert!(status.success());

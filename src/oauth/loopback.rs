@@ -216,6 +216,13 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    fn port_of(listener: &Listener) -> u16 {
+        url::Url::parse(&listener.redirect_uri)
+            .unwrap()
+            .port()
+            .unwrap()
+    }
+
     fn get(port: u16, path: &str) -> String {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(
@@ -231,12 +238,7 @@ mod tests {
     #[test]
     fn only_the_redirect_with_our_state_ends_the_wait() {
         let listener = Listener::bind(0, "t").unwrap();
-        let port: u16 = listener
-            .redirect_uri
-            .trim_start_matches("http://127.0.0.1:")
-            .trim_end_matches("/callback")
-            .parse()
-            .unwrap();
+        let port = port_of(&listener);
         let client = std::thread::spawn(move || {
             let stray = get(port, "/favicon.ico");
             let forged = get(port, "/callback?code=evil&state=other");
@@ -254,12 +256,7 @@ mod tests {
     #[test]
     fn a_refusal_and_a_timeout_are_errors() {
         let listener = Listener::bind(0, "t").unwrap();
-        let port: u16 = listener
-            .redirect_uri
-            .trim_start_matches("http://127.0.0.1:")
-            .trim_end_matches("/callback")
-            .parse()
-            .unwrap();
+        let port = port_of(&listener);
         let client =
             std::thread::spawn(move || get(port, "/callback?error=access_denied&state=s2"));
         let err = listener

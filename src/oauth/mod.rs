@@ -245,16 +245,8 @@ impl Session {
         if self.access.is_some() && self.refresh.is_some() {
             // The token may have been revoked or expired early: one refresh, then a sign-in.
             let sent = self.access.clone();
-            match self.refresh_locked(sent.as_ref(), true) {
-                Ok(Some(t)) => return Ok(t),
-                Ok(None) => {}
-                Err(e)
-                    if self.interaction == Interaction::Silent
-                        && self.spec.grant != Grant::ClientCredentials =>
-                {
-                    return Err(e)
-                }
-                Err(e) => note(&format!("{e}; signing in again")),
+            if let Some(t) = self.try_refresh(sent.as_ref(), true)? {
+                return Ok(t);
             }
         }
         self.obtain(challenge)
@@ -314,21 +306,31 @@ impl Session {
         self.extra_scope = Some(all.join(" "));
     }
 
+    /// A refresh whose failure a person can repair by signing in (`None`, after a note);
+    /// the launcher, which cannot, gets the error.
+    fn try_refresh(&mut self, sent: Option<&Secret>, force: bool) -> Result<Option<Secret>> {
+        match self.refresh_locked(sent, force) {
+            Ok(t) => Ok(t),
+            Err(e)
+                if self.interaction == Interaction::Silent
+                    && self.spec.grant != Grant::ClientCredentials =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                note(&format!("{e}; signing in again"));
+                Ok(None)
+            }
+        }
+    }
+
     fn renew(&mut self, challenge: Option<&Challenge>) -> Result<Secret> {
         // Client credentials without a refresh token simply ask again.
         let cc_only = self.spec.grant == Grant::ClientCredentials && self.refresh.is_none();
         if !cc_only && (self.refresh.is_some() || self.name.is_some()) {
             let sent = self.access.clone();
-            match self.refresh_locked(sent.as_ref(), false) {
-                Ok(Some(t)) => return Ok(t),
-                Ok(None) => {}
-                Err(e)
-                    if self.interaction == Interaction::Silent
-                        && self.spec.grant != Grant::ClientCredentials =>
-                {
-                    return Err(e)
-                }
-                Err(e) => note(&format!("{e}; signing in again")),
+            if let Some(t) = self.try_refresh(sent.as_ref(), false)? {
+                return Ok(t);
             }
         }
         self.obtain(challenge)
