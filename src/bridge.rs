@@ -178,6 +178,10 @@ pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Res
     })?;
     let store = select::open(cred.backend, home)?;
     match store.get(mcp, &var)? {
+        Some(v) if v.expose().chars().any(char::is_control) => Err(Error::failed(
+            format!("{mcp}: the stored {var} contains a line break or control character, which cannot go in an HTTP header"),
+            format!("store it again: crux mcp auth {mcp} {var}"),
+        )),
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(Error::NotStored {
             mcp: mcp.to_string(),

@@ -415,3 +415,36 @@ fn sse_streams_forward_every_message_and_the_get_stream_is_held() {
     let (status, _) = bridge.finish();
     assert!(status.success());
 }
+
+/// A stored token with a line break cannot go in a header: every use refuses it with the fix,
+/// and no message quotes it (an HTTP library's "bad header" error would).
+#[test]
+fn a_token_with_a_line_break_is_refused_without_being_shown() {
+    let env = Env::for_backend("age");
+    let secret = random_value("split");
+    let value = format!("REMOTE_TOKEN={secret}\r\nX-Injected: 1");
+    env.run(&[
+        "mcp",
+        "add",
+        "remote",
+        "--url",
+        "http://127.0.0.1:9/mcp",
+        "--bearer",
+        "REMOTE_TOKEN",
+        "--value",
+        &value,
+    ])
+    .success();
+    for args in [&["headers", "remote"][..], &["mcp", "probe", "remote"][..]] {
+        env.run(args)
+            .fails(1)
+            .stderr_has("line break or control character")
+            .stderr_has("crux mcp auth remote REMOTE_TOKEN");
+    }
+    let mut bridge = env.cmd(&["bridge"]);
+    bridge
+        .env("CRUX_MCP_NAME", "remote")
+        .env("CRUX_BRIDGE_URL", "http://127.0.0.1:9/mcp");
+    env.run_cmd(bridge, Some("")).fails(78);
+    assert_not_in_files_or_output(&env, &secret);
+}

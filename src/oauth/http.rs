@@ -90,6 +90,16 @@ impl Http {
                 url: redact_url(&url),
                 inner,
             }),
+            // Its message quotes the header, which may hold a credential: never shown.
+            Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::BadHeader => {
+                Err(Error::failed(
+                    format!(
+                        "a request to {} was not sent: a header value is not valid HTTP (it is not shown, as it may be a credential)",
+                        redact_url(&url)
+                    ),
+                    "store the credential again without line breaks or control characters: crux mcp auth <MCP> <VAR>",
+                ))
+            }
             Err(ureq::Error::Transport(t)) => Err(Error::failed(
                 format!(
                     "cannot reach {}: {}{}",

@@ -895,6 +895,16 @@ impl Session {
                     "report it to the server's operator",
                 )
             })?;
+        // RFC 6750 b64token: visible ASCII only, so it can travel in a header.
+        if !access.expose().chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Error::failed(
+                format!(
+                    "{}: the server issued an access token with characters a header cannot carry",
+                    self.label()
+                ),
+                "report it to the server's operator",
+            ));
+        }
         if let Some(kind) = body.get("token_type").and_then(Value::as_str) {
             if !kind.eq_ignore_ascii_case("bearer") {
                 return Err(Error::failed(
