@@ -55,12 +55,19 @@ struct Bridge {
     get_stream_started: AtomicBool,
     /// Bumped at each (re)initialization: the GET stream reconnects for a new session.
     generation: AtomicU64,
+    reinit: Mutex<()>,
     /// Requests whose answer went to the host (on whatever stream it came).
     answered: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Runs the bridge until the host closes stdin.
 pub fn run(home: &CruxHome) -> Result<()> {
+    // A host that closes our stdout must not kill us before the session is DELETEd: writes
+    // then fail quietly instead.
+    // SAFETY: setting a signal disposition; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     let bridge = Arc::new(prepare(home).map_err(|e| Error::Launch(Box::new(e)))?);
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -77,10 +84,28 @@ pub fn run(home: &CruxHome) -> Result<()> {
         if text.is_empty() {
             continue;
         }
-        let Ok(message) = serde_json::from_str::<Value>(text) else {
-            bridge.note("ignored a line from the host that is not JSON");
-            continue;
+        let messages = match serde_json::from_str::<Value>(text) {
+            // A batch (2025-03-26 hosts): each message on its own.
+            Ok(Value::Array(items)) => items,
+            Ok(message) => vec![message],
+            Err(_) => {
+                bridge.note("ignored a line from the host that is not JSON");
+                continue;
+            }
         };
+        for message in messages {
+            dispatch(&bridge, message);
+        }
+    }
+    // The host is gone: nobody reads answers still in flight. End the session and exit
+    // without waiting for streams the server keeps open.
+    bridge.delete_session();
+    Ok(())
+}
+
+/// Sends one message from the host on its way.
+fn dispatch(bridge: &Arc<Bridge>, message: Value) {
+    {
         let method = message.get("method").and_then(Value::as_str).unwrap_or("");
         let is_request = message.get("id").is_some() && !method.is_empty();
         if method == "initialize" || !is_request {
@@ -88,17 +113,13 @@ pub fn run(home: &CruxHome) -> Result<()> {
             // answers to the server's requests keep their order.
             bridge.forward(&message);
             if method == "notifications/initialized" {
-                Bridge::start_get_stream(&bridge);
+                Bridge::start_get_stream(bridge);
             }
         } else {
-            let b = Arc::clone(&bridge);
+            let b = Arc::clone(bridge);
             std::thread::spawn(move || b.forward(&message));
         }
     }
-    // The host is gone: nobody reads answers still in flight. End the session and exit
-    // without waiting for streams the server keeps open.
-    bridge.delete_session();
-    Ok(())
 }
 
 /// Checks the environment against the registry and loads the credential: every failure here
@@ -164,6 +185,7 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         retry_ms: AtomicU64::new(DEFAULT_RETRY_MS),
         get_stream_started: AtomicBool::new(false),
         generation: AtomicU64::new(0),
+        reinit: Mutex::new(()),
         answered: Mutex::new(std::collections::HashSet::new()),
     })
 }
@@ -178,8 +200,8 @@ pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Res
     })?;
     let store = select::open(cred.backend, home)?;
     match store.get(mcp, &var)? {
-        Some(v) if v.expose().chars().any(char::is_control) => Err(Error::failed(
-            format!("{mcp}: the stored {var} contains a line break or control character, which cannot go in an HTTP header"),
+        Some(v) if !header_safe(v.expose()) => Err(Error::failed(
+            format!("{mcp}: the stored {var} contains a line break, control or non-ASCII character, which cannot go in an HTTP header"),
             format!("store it again: crux mcp auth {mcp} {var}"),
         )),
         Some(v) if !v.is_empty() => Ok(v),
@@ -190,6 +212,11 @@ pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Res
     }
 }
 
+/// Whether text can be an HTTP header value as it is: visible ASCII and spaces.
+pub fn header_safe(text: &str) -> bool {
+    text.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+}
+
 /// The header a bearer credential is sent in: name and value.
 pub fn bearer_header(spec: &BearerSpec, value: &Secret) -> (String, Secret) {
     let header = if spec.header_prefix.is_empty() {
@@ -198,6 +225,13 @@ pub fn bearer_header(spec: &BearerSpec, value: &Secret) -> (String, Secret) {
         Secret::new(format!("{} {}", spec.header_prefix, value.expose()))
     };
     (spec.header_name.clone(), header)
+}
+
+/// What a request carried.
+#[derive(Default)]
+struct Sent {
+    session: Option<String>,
+    credential: Option<Secret>,
 }
 
 enum Outcome {
@@ -238,11 +272,24 @@ impl Bridge {
 
     /// A request with the session's headers and the credential.
     fn request(&self, method: &str) -> Result<ureq::Request> {
+        self.request_with(method).map(|(req, _)| req)
+    }
+
+    /// A request with the session's headers and the credential, and what it carries: the
+    /// session id and the credential, so a failure can tell whether another thread has
+    /// already replaced them.
+    fn request_with(&self, method: &str) -> Result<(ureq::Request, Sent)> {
+        self.request_full(method, true)
+    }
+
+    fn request_full(&self, method: &str, with_session: bool) -> Result<(ureq::Request, Sent)> {
         let mut req = self.http.request(method, &self.url);
+        let mut sent = Sent::default();
         {
             let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(id) = &s.id {
+            if let Some(id) = s.id.as_ref().filter(|_| with_session) {
                 req = req.set("Mcp-Session-Id", id);
+                sent.session = Some(id.clone());
             }
             if let Some(v) = &s.protocol_version {
                 req = req.set("MCP-Protocol-Version", v);
@@ -254,19 +301,21 @@ impl Bridge {
             Auth::Bearer { spec, value } => {
                 let (name, header) = bearer_header(spec, value);
                 req = req.set(&name, header.expose());
+                sent.credential = Some(value.clone());
             }
             Auth::Oauth(session) => {
                 // Before each use: refreshed if it expires within a minute.
                 let token = session.token()?;
                 req = req.set("Authorization", &format!("Bearer {}", token.expose()));
+                sent.credential = Some(token);
             }
         }
-        Ok(req)
+        Ok((req, sent))
     }
 
     /// After a 401: refresh the OAuth token, or re-read a bearer token the user may have
     /// replaced. An error says what to run.
-    fn recover(&self, challenge: Option<&Challenge>) -> Result<()> {
+    fn recover(&self, challenge: Option<&Challenge>, sent: Option<&Secret>) -> Result<()> {
         let rejected = || {
             Error::failed(
                 format!(
@@ -278,6 +327,15 @@ impl Bridge {
             )
         };
         let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        // Another request already replaced the credential this one carried: just retry.
+        let current = match &*auth {
+            Auth::Bearer { value, .. } => Some(value),
+            Auth::Oauth(session) => session.access_token(),
+            Auth::None => None,
+        };
+        if sent.is_some() && current != sent {
+            return Ok(());
+        }
         match &mut *auth {
             Auth::None => Err(Error::failed(
                 format!("{} requires authorization", redact_url(&self.url)),
@@ -317,8 +375,8 @@ impl Bridge {
         let body = message.to_string();
         let (mut recovered, mut reinitialized) = (false, false);
         loop {
-            let req = self
-                .request("POST")?
+            let (req, sent) = self.request_with("POST")?;
+            let req = req
                 .set("Accept", "application/json, text/event-stream")
                 .set("Content-Type", "application/json");
             let resp = self.http.send(req, Some(body.as_bytes()))?;
@@ -326,7 +384,7 @@ impl Bridge {
                 401 if !recovered => {
                     recovered = true;
                     let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                    self.recover(challenge.as_ref())?;
+                    self.recover(challenge.as_ref(), sent.credential.as_ref())?;
                 }
                 401 => {
                     return Err(Error::failed(
@@ -352,10 +410,9 @@ impl Bridge {
                         format!("sign in with the needed scopes: crux mcp auth {}", self.mcp),
                     ));
                 }
-                404 if !is_initialize && !reinitialized && self.has_session() => {
+                404 if !is_initialize && !reinitialized && sent.session.is_some() => {
                     reinitialized = true;
-                    self.note("the server forgot the session; initializing a new one");
-                    self.reinitialize()?;
+                    self.reinitialize(sent.session.as_deref())?;
                 }
                 s if (200..300).contains(&s) => {
                     if let Some(id) = resp.header("mcp-session-id") {
@@ -392,8 +449,18 @@ impl Bridge {
         request_id: Option<&Value>,
         is_initialize: bool,
     ) -> Result<()> {
-        if resp.status == 202 || request_id.is_none() {
+        if request_id.is_none() {
             return Ok(());
+        }
+        if resp.status == 202 || resp.status == 204 {
+            return Err(Error::failed(
+                format!(
+                    "{} accepted the request but sent no answer (HTTP {})",
+                    redact_url(&self.url),
+                    resp.status
+                ),
+                format!("check the server (crux mcp probe {})", self.mcp),
+            ));
         }
         let record_version = |m: &Value| {
             if is_initialize {
@@ -542,12 +609,17 @@ impl Bridge {
 
     /// The server forgot the session: replay the host's `initialize` (its answer is not
     /// forwarded: the host already has one) and `notifications/initialized`.
-    fn reinitialize(&self) -> Result<()> {
+    fn reinitialize(&self, lost: Option<&str>) -> Result<()> {
+        // One re-initialization for all the requests that met the same lost session.
+        let _one = self.reinit.lock().unwrap_or_else(|p| p.into_inner());
         let init = {
-            let mut s = self.session.lock().unwrap_or_else(|p| p.into_inner());
-            s.id = None;
+            let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            if s.id.as_deref() != lost {
+                return Ok(());
+            }
             s.initialize.clone()
         };
+        self.note("the server forgot the session; initializing a new one");
         let Some(mut init) = init else {
             return Err(Error::failed(
                 "the server forgot the session before it was initialized",
@@ -558,10 +630,12 @@ impl Bridge {
             ));
         };
         init["id"] = json!("crux-bridge-reinitialize");
-        let req = self
-            .request("POST")?
+        // A new session: its initialize carries no session id.
+        let (req, _) = self.request_full("POST", false)?;
+        let req = req
             .set("Accept", "application/json, text/event-stream")
             .set("Content-Type", "application/json");
+
         let resp = self.http.send(req, Some(init.to_string().as_bytes()))?;
         if !resp.ok() {
             return Err(Error::failed(
@@ -576,9 +650,8 @@ impl Bridge {
                 ),
             ));
         }
-        if let Some(id) = resp.header("mcp-session-id") {
-            self.session.lock().unwrap_or_else(|p| p.into_inner()).id = Some(id.to_string());
-        }
+        self.session.lock().unwrap_or_else(|p| p.into_inner()).id =
+            resp.header("mcp-session-id").map(str::to_string);
         // Drain the answer without forwarding it.
         let _ = resp.bytes();
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -615,40 +688,45 @@ impl Bridge {
         std::thread::spawn(move || {
             let mut opened = Some(opened);
             let (mut failures, mut last, mut generation) =
-                (0, None::<String>, b.generation.load(Ordering::SeqCst));
+                (0u32, None::<String>, b.generation.load(Ordering::SeqCst));
             loop {
-                let Ok(mut req) = b.request("GET") else {
-                    return;
-                };
-                req = req.set("Accept", "text/event-stream");
-                if let Some(id) = &last {
-                    req = req.set("Last-Event-ID", id);
-                }
-                let sent = b.http.send(req, None);
+                let sent = b.request_with("GET").and_then(|(req, sent)| {
+                    let mut req = req.set("Accept", "text/event-stream");
+                    if let Some(id) = &last {
+                        req = req.set("Last-Event-ID", id);
+                    }
+                    b.http.send(req, None).map(|resp| (resp, sent))
+                });
                 if let Some(tx) = opened.take() {
                     let _ = tx.send(());
                 }
                 match sent {
-                    Ok(resp)
+                    Ok((resp, _))
                         if resp.ok() && resp.content_type().starts_with("text/event-stream") =>
                     {
                         failures = 0;
                         let mut reader = BufReader::new(resp.into_reader());
                         let _ = b.pump(&mut reader, None, &|_| {}, &mut last);
                     }
-                    Ok(resp) if resp.status == 404 => {
+                    // The server offers no GET stream: fine, and final.
+                    Ok((resp, _)) if resp.status == 405 => return,
+                    Ok((resp, _)) if resp.status == 404 => {
                         // The session is gone: wait for the next one.
                         while b.generation.load(Ordering::SeqCst) == generation {
                             std::thread::sleep(Duration::from_millis(100));
                         }
                     }
-                    Ok(_) => return,
-                    Err(_) => {
-                        failures += 1;
-                        if failures >= 3 {
-                            return;
+                    Ok((resp, sent)) if resp.status == 401 => {
+                        let challenge =
+                            Challenge::from_headers(&resp.all_headers("www-authenticate"));
+                        if b.recover(challenge.as_ref(), sent.credential.as_ref())
+                            .is_err()
+                        {
+                            failures += 1;
                         }
                     }
+                    // Anything else (a network drop, a 5xx, a laptop asleep): try again later.
+                    _ => failures += 1,
                 }
                 let now = b.generation.load(Ordering::SeqCst);
                 if now != generation {
@@ -656,7 +734,9 @@ impl Bridge {
                     last = None;
                     continue;
                 }
-                std::thread::sleep(Duration::from_millis(b.retry_ms.load(Ordering::Relaxed)));
+                let base = b.retry_ms.load(Ordering::Relaxed);
+                let backoff = base.saturating_mul(1 << failures.min(5)).min(30_000);
+                std::thread::sleep(Duration::from_millis(backoff));
             }
         });
         let _ = wait.recv_timeout(Duration::from_secs(1));
@@ -668,7 +748,7 @@ impl Bridge {
             return;
         }
         if let Ok(req) = self.request("DELETE") {
-            let _ = self.http.send(req, None);
+            let _ = self.http.send(req.timeout(Duration::from_secs(5)), None);
         }
     }
 }

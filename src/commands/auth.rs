@@ -60,6 +60,9 @@ pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
     let bearer = Registry::load_unchecked(home)?
         .get(&mcp)
         .and_then(|r| r.spec.auth.bearer.clone());
+    if let Some(b) = &bearer {
+        check_bearer(&mcp, &b.var, &values)?;
+    }
     let auth_type = match bearer {
         Some(b) if values.iter().all(|(v, _)| v.as_str() == b.var) => AuthType::Bearer,
         _ => AuthType::Keychain,
@@ -263,6 +266,19 @@ fn collect_values(mcp: &ServerName, args: &AuthArgs) -> Result<Vec<(VarName, Sec
     Ok(values)
 }
 
+/// A bearer token goes in an HTTP header: visible ASCII and spaces only. Never echoed.
+pub fn check_bearer(mcp: &ServerName, var: &str, values: &[(VarName, Secret)]) -> Result<()> {
+    for (v, secret) in values {
+        if v.as_str() == var && !crate::bridge::header_safe(secret.expose()) {
+            return Err(Error::usage(
+                format!("{mcp}: the value for {v} has a line break, control or non-ASCII character, which an HTTP header cannot carry (not shown)"),
+                format!("store the token alone: printf %s \"$TOKEN\" | crux mcp auth {mcp} {v} --stdin"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Splits a `--value VAR=VALUE` argument. Never echoes it: its right-hand side is a value.
 pub fn parse_value_pair(pair: &Secret) -> Result<(VarName, Secret)> {
     let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
@@ -359,7 +375,7 @@ pub fn store_credentials(
     Ok(choice.backend)
 }
 
-fn delete(home: &CruxHome, mcp: &ServerName, var: &VarName) -> Result<()> {
+pub fn delete(home: &CruxHome, mcp: &ServerName, var: &VarName) -> Result<()> {
     let _lock = home.lock()?;
     let mut index = Index::load(home)?;
     let backend = match index.get(mcp, var) {

@@ -120,6 +120,9 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
 
     // Every value is gathered and checked before anything is registered or stored.
     let values = collect_add_values(&name, &spec, &args)?;
+    if let Some(b) = &spec.auth.bearer {
+        crate::commands::auth::check_bearer(&name, &b.var, &values)?;
+    }
     let client_secret = if args.oauth_args.client_secret_stdin {
         let secret = crate::commands::auth::read_stdin()?;
         if secret.is_empty() {
@@ -154,6 +157,17 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         registry.save(home)?;
     }
     println!("✓ Registered '{name}' ({})", spec.describe_source());
+    if let (Some(old), Some(b)) = (&previous, &spec.auth.bearer) {
+        // A token stored for another URL (or another kind of server) is not sent to this one.
+        let given = values.iter().any(|(v, _)| v.as_str() == b.var);
+        if old.url() != spec.url() && !given {
+            let var = VarName::parse(&b.var)?;
+            if Index::load(home)?.get(&name, &var).is_some() {
+                crate::commands::auth::delete(home, &name, &var)?;
+                println!("note: deleted {var}, stored for the previous definition; store the token for {}: crux mcp auth {name} {var}", spec.describe_source());
+            }
+        }
+    }
     if let Some(old) = &previous {
         if (old.url() != spec.url() || old.auth.oauth != spec.auth.oauth)
             && crate::oauth::forget_session(home, &name)?

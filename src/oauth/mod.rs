@@ -218,6 +218,11 @@ impl Session {
         Ok(())
     }
 
+    /// The access token held now (none when signed out).
+    pub fn access_token(&self) -> Option<&Secret> {
+        self.access.as_ref()
+    }
+
     pub fn has_token(&self) -> bool {
         self.access.is_some()
     }
