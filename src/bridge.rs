@@ -546,59 +546,40 @@ impl Bridge {
         seen: &dyn Fn(&Value),
         last_event_id: &mut Option<String>,
     ) -> Result<Outcome> {
-        let mut data = String::new();
-        let mut event_id: Option<String> = None;
-        for line in reader.lines() {
-            let Ok(line) = line else {
-                // A dropped connection is a stream that ended.
-                break;
+        let mut answered = false;
+        // A read error is a dropped connection: a stream that ended.
+        let _ = crate::sse::read(reader, |item| {
+            let data = match item {
+                crate::sse::Item::Retry(ms) => {
+                    self.retry_ms.store(ms, Ordering::Relaxed);
+                    return false;
+                }
+                crate::sse::Item::Event { id, data } => {
+                    if id.is_some() {
+                        *last_event_id = id;
+                    }
+                    data
+                }
             };
-            if line.is_empty() {
-                if let Some(id) = event_id.take() {
-                    *last_event_id = Some(id);
-                }
-                if !data.is_empty() {
-                    if let Ok(m) = serde_json::from_str::<Value>(&data) {
-                        seen(&m);
-                        if m.get("method").is_none() {
-                            if let Some(id) = m.get("id") {
-                                self.answered
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .insert(id.to_string());
-                            }
-                        }
-                        self.write(&m);
-                        let answered = request_id.is_some()
-                            && m.get("id") == request_id
-                            && m.get("method").is_none();
-                        if answered {
-                            return Ok(Outcome::Done);
-                        }
-                    }
-                    data.clear();
-                }
-                continue;
-            }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line.as_str(), ""),
+            let Ok(m) = serde_json::from_str::<Value>(&data) else {
+                return false;
             };
-            match field {
-                "data" => {
-                    if !data.is_empty() {
-                        data.push('\n');
-                    }
-                    data.push_str(value);
+            seen(&m);
+            let is_answer = m.get("method").is_none();
+            if is_answer {
+                if let Some(id) = m.get("id") {
+                    self.answered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(id.to_string());
                 }
-                "id" => event_id = Some(value.to_string()),
-                "retry" => {
-                    if let Ok(ms) = value.trim().parse::<u64>() {
-                        self.retry_ms.store(ms, Ordering::Relaxed);
-                    }
-                }
-                _ => {}
             }
+            self.write(&m);
+            answered = is_answer && request_id.is_some() && m.get("id") == request_id;
+            answered
+        });
+        if answered {
+            return Ok(Outcome::Done);
         }
         Ok(if request_id.is_some() {
             Outcome::Unanswered

@@ -16,5 +16,6 @@ pub mod project;
 pub mod registry;
 pub mod secret;
 pub mod settings;
+pub mod sse;
 pub mod store;
 pub mod sync;

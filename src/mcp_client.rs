@@ -323,28 +323,13 @@ impl Transport for HttpTransport<'_> {
 /// Reads server-sent events, handing each message to `each` until it returns `true` or the
 /// stream ends.
 fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()> {
-    let mut data = String::new();
-    for line in BufReader::new(reader).lines() {
-        let line = line.map_err(|e| Error::io("cannot read the server's event stream", e))?;
-        if line.is_empty() {
-            if !data.is_empty() {
-                if let Ok(msg) = serde_json::from_str::<Value>(&data) {
-                    if each(msg) {
-                        return Ok(());
-                    }
-                }
-                data.clear();
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
-            }
-            data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-        }
-    }
-    Ok(())
+    crate::sse::read(&mut BufReader::new(reader), |item| match item {
+        crate::sse::Item::Event { data, .. } => serde_json::from_str::<Value>(&data)
+            .map(&mut each)
+            .unwrap_or(false),
+        crate::sse::Item::Retry(_) => false,
+    })
+    .map_err(|e| Error::io("cannot read the server's event stream", e))
 }
 
 /// stdio: a child process speaking newline-delimited JSON-RPC.

@@ -815,23 +815,12 @@ impl Session {
                 form.push(("resource", disc.resource.clone()));
             }
             let resp = self.token_request(&disc.server.token_endpoint, form)?;
-            match token_error(resp)? {
-                Ok(body) => {
-                    self.state.scope = scope.clone();
-                    return self.accept(body, false);
-                }
-                Err((code, _))
-                    if code == "invalid_client"
-                        && attempt == 0
-                        && self.state.client_source == Some(ClientSource::Dynamic) =>
-                {
-                    note(&format!(
-                        "{label}: the server no longer knows crux's registration; registering again"
-                    ));
-                    self.state.forget_client();
-                    self.client_secret = None;
-                }
-                Err((code, detail)) => {
+            match self.grant_answer(resp, &scope, attempt == 0)? {
+                Ok(token) => return Ok(token),
+                Err(None) => note(&format!(
+                    "{label}: the server no longer knows crux's registration; registering again"
+                )),
+                Err(Some((code, detail))) => {
                     return Err(Error::failed(
                         format!(
                             "{label}: the token request failed: the server answered {code}{detail}"
@@ -842,6 +831,33 @@ impl Session {
             }
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// A grant's token answer: the token; `Err(None)` when the server disowned a dynamic
+    /// registration on the first attempt (it is dropped, and the grant runs again with a new
+    /// one); else the OAuth error code and detail.
+    fn grant_answer(
+        &mut self,
+        resp: Response,
+        scope: &Option<String>,
+        first: bool,
+    ) -> Result<std::result::Result<Secret, Option<(String, String)>>> {
+        match token_error(resp)? {
+            Ok(body) => {
+                self.state.scope = scope.clone();
+                self.accept(body, false).map(Ok)
+            }
+            Err((code, _))
+                if code == "invalid_client"
+                    && first
+                    && self.state.client_source == Some(ClientSource::Dynamic) =>
+            {
+                self.state.forget_client();
+                self.client_secret = None;
+                Ok(Err(None))
+            }
+            Err(e) => Ok(Err(Some(e))),
+        }
     }
 
     /// Client credentials (RFC 6749 §4.4) for machine-to-machine servers.
@@ -856,20 +872,10 @@ impl Session {
                 form.push(("resource", disc.resource.clone()));
             }
             let resp = self.token_request(&disc.server.token_endpoint, form)?;
-            match token_error(resp)? {
-                Ok(body) => {
-                    self.state.scope = scope.clone();
-                    return self.accept(body, false);
-                }
-                Err((code, _))
-                    if code == "invalid_client"
-                        && attempt == 0
-                        && self.state.client_source == Some(ClientSource::Dynamic) =>
-                {
-                    self.state.forget_client();
-                    self.client_secret = None;
-                }
-                Err((code, detail)) => {
+            match self.grant_answer(resp, &scope, attempt == 0)? {
+                Ok(token) => return Ok(token),
+                Err(None) => {}
+                Err(Some((code, detail))) => {
                     return Err(Error::failed(
                         format!(
                             "{}: the client credentials were refused: the server answered {code}{detail}",
