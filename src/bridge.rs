@@ -242,12 +242,20 @@ enum Outcome {
 
 impl Bridge {
     fn note(&self, message: &str) {
-        eprintln!("crux bridge ({}): {message}", self.mcp);
+        eprintln!(
+            "crux bridge ({}): {}",
+            self.mcp,
+            crate::redact::mask(&crate::error::one_line(message))
+        );
     }
 
+    /// Relays a message to the host, with any credential crux sent masked: a server that
+    /// echoes the token back does not get it into the host's context or logs.
     fn write(&self, message: &Value) {
+        let text = message.to_string();
+        let text = crate::redact::mask(&text);
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(out, "{message}");
+        let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
 
@@ -300,12 +308,14 @@ impl Bridge {
             Auth::None => {}
             Auth::Bearer { spec, value } => {
                 let (name, header) = bearer_header(spec, value);
+                crate::redact::remember(value);
                 req = req.set(&name, header.expose());
                 sent.credential = Some(value.clone());
             }
             Auth::Oauth(session) => {
                 // Before each use: refreshed if it expires within a minute.
                 let token = session.token()?;
+                crate::redact::remember(&token);
                 req = req.set("Authorization", &format!("Bearer {}", token.expose()));
                 sent.credential = Some(token);
             }

@@ -57,11 +57,14 @@ pub enum Command {
     Bridge,
     /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)
     #[command(
-        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nRefreshes an OAuth token that expires within 60 seconds first."
+        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nPrints only when the host names the URL it sends the headers to (CLAUDE_CODE_MCP_SERVER_URL) and that is the registered URL.\nRefreshes an OAuth token that expires within 60 seconds first."
     )]
     Headers {
         #[arg(value_name = "MCP")]
         name: String,
+        /// For hosts that do not say where they send the headers: print them without that check (a project file could then send them elsewhere)
+        #[arg(long)]
+        no_url_check: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
@@ -77,10 +80,13 @@ pub enum ProjectCommand {
         /// Project name (default: the directory's name)
         name: Option<String>,
     },
-    /// Add registered servers to crux.json and sync; with none, set up what crux.json declares
+    /// Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)
     Install {
         #[arg(value_name = "MCP")]
         mcps: Vec<String>,
+        /// Register what crux.json declares without asking (for scripts; read it first)
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Remove a server from crux.json and from .mcp.json
     Uninstall {
@@ -146,6 +152,32 @@ pub enum McpCommand {
         #[arg(long)]
         keep_secrets: bool,
     },
+    /// Hand a server's credentials stored before its registration (or for another definition) to the current one, after showing it in full
+    Bind {
+        #[arg(value_name = "MCP")]
+        name: String,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them
+    #[command(after_help = "Examples:
+  crux mcp upgrade github                    show the old and new version, ask, re-pin
+  crux mcp upgrade everything --to 2026.8.31
+  crux mcp upgrade --all --yes")]
+    Upgrade {
+        #[arg(value_name = "MCP", required_unless_present = "all")]
+        names: Vec<String>,
+        /// Every registered server
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// The version to pin (default: the latest)
+        #[arg(long, value_name = "VERSION", conflicts_with = "all")]
+        to: Option<String>,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Connect to a server as an MCP client: initialize, list tools, sign in if it asks
     #[command(after_help = "Examples:
   crux mcp probe github                  a registered server (local ones through the launcher)
@@ -171,12 +203,21 @@ pub enum McpCommand {
 pub struct AddArgs {
     #[arg(value_name = "MCP")]
     pub name: String,
-    /// An npm package, run with npx
+    /// An npm package, PACKAGE[@VERSION] (default: the latest), installed at that exact version into CRUX_HOME/mcps/<MCP>
     #[arg(long, value_name = "PACKAGE")]
     pub npx: Option<String>,
-    /// A PyPI package, run with uvx
+    /// A PyPI package, PACKAGE[==VERSION] (default: the latest), installed into a virtual environment in CRUX_HOME/mcps/<MCP>
     #[arg(long, value_name = "PACKAGE")]
     pub uvx: Option<String>,
+    /// Do not install: run the package through npx/uvx at every start, which fetches whatever the registry (or the project folder) serves then
+    #[arg(long)]
+    pub no_install: bool,
+    /// Let the package's install scripts run (npm lifecycle scripts; PyPI packages built from source)
+    #[arg(long, conflicts_with = "no_install")]
+    pub allow_scripts: bool,
+    /// The package's program to run, when it has several
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
     /// A program (on PATH or a path)
     #[arg(long, value_name = "CMD")]
     pub command: Option<String>,
@@ -234,9 +275,18 @@ pub struct AddArgs {
     pub oauth: bool,
     #[command(flatten)]
     pub oauth_args: OAuthArgs,
+    /// A non-secret setting for the server's environment, NAME=VALUE (may repeat)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Let the host's value of a variable the launcher removes (it loads code: NODE_OPTIONS, LD_PRELOAD, …) reach the server
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME…]")]
+    pub allow_env: Vec<String>,
     /// Replace an existing registration
     #[arg(long)]
     pub force: bool,
+    /// Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// OAuth settings, for `mcp add --oauth` and `mcp probe`.

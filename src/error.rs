@@ -162,12 +162,14 @@ impl Error {
         })
     }
 
-    /// One line for the user: the problem, then the fix.
+    /// One line for the user: the problem, then the fix. Whatever a library or a server put
+    /// into the message, it stays on one line, and no credential this process handled shows.
     pub fn render(&self) -> String {
-        match self.fix() {
+        let line = match self.fix() {
             Some(fix) => format!("error: {self}; fix: {fix}"),
             None => format!("error: {self}"),
-        }
+        };
+        crate::redact::mask(&one_line(&line)).into_owned()
     }
 
     pub fn exit_code(&self) -> ExitCode {
@@ -179,15 +181,45 @@ impl Error {
     }
 }
 
-/// Makes untrusted text (a name from the command line or a file) safe to print on one line.
+/// Joins the lines of a message with spaces (a library's multi-line message, a server's body).
+pub fn one_line(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_owned();
+    }
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Characters that change how the text around them is displayed without being visible:
+/// bidirectional controls (a right-to-left override makes `evil.sh` look like `hs.live`),
+/// zero-width characters and the BOM.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{061C}'
+        | '\u{FEFF}')
+}
+
+/// Escapes control and invisible characters, so text shows exactly what it holds.
+fn escape_char(c: char, out: &mut String) {
+    if c.is_control() || is_invisible(c) {
+        out.extend(c.escape_default());
+    } else {
+        out.push(c);
+    }
+}
+
+/// Makes untrusted text (a name from the command line or a file) safe to print on one line,
+/// shortened to 80 characters with a visible `…`.
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars().take(80) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        escape_char(c, &mut out);
     }
     if text.chars().count() > 80 {
         out.push('…');
@@ -195,9 +227,88 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// Untrusted text shown whole, for what a user must judge (a command a project file would
+/// register): nothing cut off, control and invisible characters escaped.
+pub fn escape_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        escape_char(c, &mut out);
+    }
+    out
+}
+
+/// A command line as the user would type it, each word shell-quoted and shown whole.
+pub fn show_command(argv: &[String]) -> String {
+    let words: Vec<String> = argv
+        .iter()
+        .map(|w| {
+            shlex::try_quote(w)
+                .map(|q| q.into_owned())
+                .unwrap_or_else(|_| w.replace('\0', "\\0"))
+        })
+        .collect();
+    escape_all(&words.join(" "))
+}
+
+/// A JSON library's error, without the input it may quote (a value from a file): the kind of
+/// problem and where it is.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    // serde quotes offending strings in double quotes ("invalid type: string \"…\""); the
+    // quoted text can be a value, so it is dropped. Field names come in backticks and stay.
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' if !quoted => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            '"' => {
+                quoted = false;
+                out.push('"');
+            }
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    sanitize_long(&one_line(&out))
+}
+
+fn sanitize_long(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().take(300) {
+        escape_char(c, &mut out);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_shown_and_commands_are_whole() {
+        let rlo = "gh auth token\u{202E}hs.live";
+        assert!(sanitize(rlo).contains("\\u{202e}"), "{}", sanitize(rlo));
+        let long = format!("gh auth token{}; touch PWNED", " ".repeat(100));
+        let shown = show_command(&["sh".into(), "-c".into(), long.clone()]);
+        assert!(shown.contains("; touch PWNED"), "{shown}");
+        assert!(!escape_all(&long).contains('…'));
+    }
+
+    #[test]
+    fn json_errors_do_not_quote_input() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            n: u64,
+        }
+        let e = serde_json::from_str::<T>(r#"{"n": "hunter2-secret"}"#).unwrap_err();
+        let text = json_error(&e);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("line 1"), "{text}");
+    }
 
     #[test]
     fn every_message_is_one_line_with_a_fix() {
@@ -209,6 +320,8 @@ mod tests {
         let line = e.render();
         assert!(!line.contains('\n') && !line.contains('\x1b'), "{line}");
         assert!(line.contains("fix:"));
+        let e = Error::failed("first line\nsecond line", "run: x");
+        assert_eq!(e.render(), "error: first line second line; fix: run: x");
         let e = Error::NotStored {
             mcp: "github".into(),
             var: "GITHUB_TOKEN".into(),

@@ -30,6 +30,8 @@ impl CruxHome {
                 .map_err(|e| Error::io("cannot resolve CRUX_HOME", e))?
                 .join(root)
         };
+        // Another user's CRUX_HOME, or one that others can read or write, is not ours to use.
+        fsutil::check_private(&root)?;
         Ok(CruxHome { root })
     }
 
@@ -63,6 +65,10 @@ impl CruxHome {
     }
     pub fn launchers_dir(&self) -> PathBuf {
         self.root.join("launchers")
+    }
+    /// Where servers from npm and PyPI are installed, one folder each.
+    pub fn mcps_dir(&self) -> PathBuf {
+        self.root.join("mcps")
     }
     pub fn settings_path(&self) -> PathBuf {
         self.root.join("settings.json")

@@ -1,7 +1,9 @@
 //! The values-free index, `CRUX_HOME/secrets.json`: which credentials exist for which server,
 //! in which backend, of which auth type, stored when. It never holds a value nor anything
 //! derived from one (no hash, no length). Listing and preflight read it, so they never unlock
-//! a keystore; the launcher reads it to know which backend holds each credential.
+//! a keystore; the launcher reads it to know which backend holds each credential, and which
+//! registration each credential is bound to (a fingerprint of what the registration runs,
+//! never of a value).
 
 use crate::error::Result;
 use crate::home::CruxHome;
@@ -11,7 +13,8 @@ use crate::store::Backend;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const VERSION: u64 = 1;
+/// 2: credentials carry the registration they are bound to.
+const VERSION: u64 = 2;
 
 /// How a credential reaches its server (the reference guide's auth types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +45,11 @@ pub struct Credential {
     pub auth_type: AuthType,
     /// RFC 3339, UTC.
     pub stored_at: String,
+    /// The fingerprint of the registration this credential was stored for or confirmed for
+    /// ([`crate::registry::Registered::fingerprint`]); `None`: stored before its server was
+    /// registered. The launcher hands a credential only to the registration it is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -79,7 +87,22 @@ pub fn now_rfc3339() -> String {
 
 impl Index {
     pub fn load(home: &CruxHome) -> Result<Index> {
-        Ok(jsonfile::load(&home.index_path(), VERSION)?.unwrap_or_default())
+        let mut index: Index = jsonfile::load(&home.index_path(), VERSION)?.unwrap_or_default();
+        if index.version < 2 {
+            // Credentials stored before bindings existed belong to the registrations the user
+            // made then: bind them to those, once (the next save keeps it).
+            let registry = crate::registry::Registry::load_unchecked(home)?;
+            for (name, entry) in index.servers.iter_mut() {
+                if let Some(registered) = registry.servers.get(name) {
+                    let fingerprint = registered.fingerprint();
+                    for cred in entry.credentials.values_mut() {
+                        cred.bound_to.get_or_insert_with(|| fingerprint.clone());
+                    }
+                }
+            }
+            index.version = VERSION;
+        }
+        Ok(index)
     }
 
     /// Saves; the caller holds the CRUX_HOME lock.
@@ -95,12 +118,15 @@ impl Index {
             .get(var.as_str())
     }
 
+    /// Records a credential just stored, bound to `bound_to` (the fingerprint of the server's
+    /// registration, `None` when it is not registered).
     pub fn record(
         &mut self,
         mcp: &ServerName,
         var: &VarName,
         backend: Backend,
         auth_type: AuthType,
+        bound_to: Option<String>,
     ) {
         self.servers
             .entry(mcp.to_string())
@@ -112,8 +138,44 @@ impl Index {
                     backend,
                     auth_type,
                     stored_at: now_rfc3339(),
+                    bound_to,
                 },
             );
+    }
+
+    /// The server's stored credentials that are not bound to `fingerprint`.
+    pub fn unbound(&self, mcp: &str, fingerprint: &str) -> Vec<String> {
+        self.servers
+            .get(mcp)
+            .map(|e| {
+                e.credentials
+                    .iter()
+                    .filter(|(_, c)| c.bound_to.as_deref() != Some(fingerprint))
+                    .map(|(v, _)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Moves the credentials bound to registration `from` to `to` (the user approved the
+    /// change from one to the other, as in an upgrade).
+    pub fn rebind(&mut self, mcp: &str, from: &str, to: &str) {
+        if let Some(entry) = self.servers.get_mut(mcp) {
+            for cred in entry.credentials.values_mut() {
+                if cred.bound_to.as_deref() == Some(from) {
+                    cred.bound_to = Some(to.to_string());
+                }
+            }
+        }
+    }
+
+    /// Binds every stored credential of a server to `fingerprint` (the user confirmed it).
+    pub fn bind_all(&mut self, mcp: &str, fingerprint: &str) {
+        if let Some(entry) = self.servers.get_mut(mcp) {
+            for cred in entry.credentials.values_mut() {
+                cred.bound_to = Some(fingerprint.to_string());
+            }
+        }
     }
 
     pub fn remove(&mut self, mcp: &ServerName, var: &VarName) -> Option<Credential> {
@@ -175,7 +237,7 @@ mod tests {
             ServerName::parse("gh").unwrap(),
             VarName::parse("TOKEN").unwrap(),
         );
-        idx.record(&gh, &tok, Backend::Age, AuthType::Keychain);
+        idx.record(&gh, &tok, Backend::Age, AuthType::Keychain, None);
         assert_eq!(idx.get(&gh, &tok).unwrap().backend, Backend::Age);
         let json = serde_json::to_string(&idx).unwrap();
         assert!(

@@ -26,8 +26,8 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
         ),
     }
     };
-    let probe: VersionOnly =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("invalid JSON ({e})")))?;
+    let probe: VersionOnly = serde_json::from_slice(&bytes)
+        .map_err(|e| corrupt(format!("invalid JSON ({})", crate::error::json_error(&e))))?;
     match probe.version {
         None => return Err(corrupt("it has no \"version\" field".into())),
         Some(found) if found > known_version => {
@@ -39,9 +39,12 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
         }
         Some(_) => {}
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| corrupt(format!("unexpected content ({e})")))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        corrupt(format!(
+            "unexpected content ({})",
+            crate::error::json_error(&e)
+        ))
+    })
 }
 
 /// Writes `value` to `path` atomically, 0600. The caller holds the CRUX_HOME lock.

@@ -4,6 +4,12 @@
 //! — runs `external-cli` commands, and `exec`s the server with the credentials added to its
 //! environment and its own `CRUX_*` variables removed. argv is passed through untouched.
 //!
+//! Credentials go only to what the user approved: the command line registered for that server
+//! (resolved to absolute paths when it was registered, never looked up in the launch-time
+//! `PATH`), and only credentials bound to that registration. The server's environment is the
+//! host's minus the variables that make an interpreter or the dynamic loader run other code
+//! (an entry in a hostile `.mcp.json` can set them), unless the registration names them.
+//!
 //! A missing or empty credential stops the launch: exit 78, one line on stderr naming the
 //! server, the variable and the fix. The server is never started with an empty variable.
 
@@ -11,13 +17,199 @@ use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
 use crate::index::Index;
 use crate::names::{ServerName, VarName};
-use crate::registry::Registry;
+use crate::registry::{Registered, Registry, ServerSpec};
 use crate::secret::Secret;
 use crate::store::{select, Backend};
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// Variables that make a program load or run other code, or trust other servers, by the
+/// runtime they affect. A name ending in `*` is a prefix.
+const CODE_LOADING: &[(&str, &[&str])] = &[
+    ("the dynamic loader", &["LD_*", "DYLD_*", "GCONV_PATH"]),
+    (
+        "Node.js",
+        &[
+            "NODE_OPTIONS",
+            "NODE_PATH",
+            "NODE_REPL_EXTERNAL_MODULE",
+            "NODE_TLS_REJECT_UNAUTHORIZED",
+            "NODE_EXTRA_CA_CERTS",
+        ],
+    ),
+    ("npm", &["npm_config_*", "NPM_CONFIG_*"]),
+    (
+        "Python",
+        &[
+            "PYTHONPATH",
+            "PYTHONSTARTUP",
+            "PYTHONHOME",
+            "PYTHONUSERBASE",
+            "PYTHONINSPECT",
+            "PYTHONWARNINGS",
+            "PYTHONBREAKPOINT",
+            "PYTHONEXECUTABLE",
+            "REQUESTS_CA_BUNDLE",
+        ],
+    ),
+    ("Perl", &["PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"]),
+    ("Ruby", &["RUBYOPT", "RUBYLIB"]),
+    ("shells", &["BASH_ENV", "ENV", "BASH_FUNC_*"]),
+    (
+        "Java",
+        &[
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "CLASSPATH",
+        ],
+    ),
+    (
+        "git",
+        &[
+            "GIT_SSH",
+            "GIT_SSH_COMMAND",
+            "GIT_EXEC_PATH",
+            "GIT_ASKPASS",
+            "SSH_ASKPASS",
+            "GIT_CONFIG_*",
+            "GIT_TEMPLATE_DIR",
+        ],
+    ),
+    ("TLS", &["SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"]),
+];
+
+/// Whether a variable makes a program load other code (see [`CODE_LOADING`]).
+pub fn loads_code(name: &str) -> bool {
+    CODE_LOADING.iter().any(|(_, names)| {
+        names.iter().any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *pattern,
+        })
+    })
+}
+
+/// The code-loading variable names, for documentation and errors.
+pub fn code_loading_names() -> Vec<&'static str> {
+    CODE_LOADING
+        .iter()
+        .flat_map(|(_, names)| names.iter().copied())
+        .collect()
+}
+
+/// How the server's environment differs from the host's: what is removed, `PATH` without the
+/// entries a project could plant, and the registration's own settings.
+#[derive(Debug, Default)]
+pub struct Environment {
+    pub removed: Vec<OsString>,
+    pub path: Option<OsString>,
+    pub dropped_path: Vec<PathBuf>,
+    pub settings: Vec<(String, String)>,
+}
+
+impl Environment {
+    /// Computes the server's environment from this process's and the registration.
+    pub fn for_server(spec: &ServerSpec) -> Environment {
+        let allowed = |name: &str| spec.allow_env.iter().any(|a| a == name);
+        let mut env = Environment::default();
+        for (key, _) in std::env::vars_os() {
+            let Some(name) = key.to_str() else {
+                continue;
+            };
+            let own = name.starts_with("CRUX_");
+            if own || (loads_code(name) && !allowed(name) && !spec.env.contains_key(name)) {
+                env.removed.push(key.clone());
+            }
+        }
+        if !allowed("PATH") && !spec.env.contains_key("PATH") {
+            if let Some(path) = std::env::var_os("PATH") {
+                let cwd = std::env::current_dir().ok();
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                let (kept, dropped) = clean_path(&path, cwd.as_deref(), home.as_deref());
+                if !dropped.is_empty() {
+                    env.path = Some(kept);
+                    env.dropped_path = dropped;
+                }
+            }
+        }
+        env.settings = spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        env
+    }
+
+    fn apply(&self, cmd: &mut Command) {
+        for key in &self.removed {
+            cmd.env_remove(key);
+        }
+        if let Some(path) = &self.path {
+            cmd.env("PATH", path);
+        }
+        for (k, v) in &self.settings {
+            cmd.env(k, v);
+        }
+    }
+
+    /// One line for stderr about what the server does not get, if anything.
+    pub fn note(&self, mcp: &ServerName) -> Option<String> {
+        let removed: Vec<String> = self
+            .removed
+            .iter()
+            .filter_map(|k| k.to_str())
+            .filter(|k| !k.starts_with("CRUX_"))
+            .map(sanitize)
+            .collect();
+        if removed.is_empty() && self.dropped_path.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if !removed.is_empty() {
+            parts.push(format!(
+                "{} (they make programs load other code)",
+                removed.join(", ")
+            ));
+        }
+        if !self.dropped_path.is_empty() {
+            let dirs: Vec<String> = self
+                .dropped_path
+                .iter()
+                .map(|d| sanitize(&d.to_string_lossy()))
+                .collect();
+            parts.push(format!(
+                "PATH entries that are relative or inside the project ({})",
+                dirs.join(", ")
+            ));
+        }
+        Some(format!(
+            "crux: {mcp}: not passed to the server: {}; to let one through, register it with --allow-env NAME (crux mcp show {mcp})",
+            parts.join("; ")
+        ))
+    }
+}
+
+/// `PATH` without relative entries and without entries inside the working directory (the
+/// project a host starts the server in), unless that directory holds the home directory.
+fn clean_path(path: &OsStr, cwd: Option<&Path>, home: Option<&Path>) -> (OsString, Vec<PathBuf>) {
+    let project = cwd.filter(|c| c.parent().is_some() && !home.is_some_and(|h| h.starts_with(c)));
+    let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+    for dir in std::env::split_paths(path) {
+        let planted = !dir.is_absolute() || project.is_some_and(|p| dir.starts_with(p));
+        if planted {
+            dropped.push(dir);
+        } else {
+            kept.push(dir);
+        }
+    }
+    (
+        std::env::join_paths(kept).unwrap_or_else(|_| path.to_owned()),
+        dropped,
+    )
+}
 
 fn launch_error(e: Error) -> Error {
     match e {
@@ -26,10 +218,16 @@ fn launch_error(e: Error) -> Error {
     }
 }
 
+/// What the launcher starts the server with.
+pub struct Prepared {
+    pub credentials: Vec<(VarName, Secret)>,
+    pub environment: Environment,
+}
+
 /// Collects the credentials, then replaces this process with the server. Returns only on error.
 pub fn run(command: &[OsString], home: &CruxHome) -> Error {
     match prepare(command, home) {
-        Ok(credentials) => exec(command, &credentials),
+        Ok(prepared) => exec(command, &prepared),
         Err(e) => launch_error(e),
     }
 }
@@ -38,8 +236,8 @@ fn env_str(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The credentials to inject, in order.
-pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Secret)>> {
+/// The credentials to inject, in order, and the server's environment.
+pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
     let mcp = env_str("CRUX_MCP_NAME").ok_or_else(|| {
         Error::failed(
             "CRUX_MCP_NAME is not set, so crux does not know which server it is starting",
@@ -61,7 +259,10 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Se
         .map(VarName::parse)
         .collect::<Result<_>>()?;
     if vars.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Prepared {
+            credentials: Vec::new(),
+            environment: Environment::default(),
+        });
     }
 
     // Credentials go only to the command the user registered for this server: a `.mcp.json`
@@ -74,11 +275,11 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Se
         )
     })?;
     registered.spec.validate(mcp.as_str())?;
-    let expected = registered.spec.command_line().unwrap_or_default();
+    let expected = registered.command_line().unwrap_or_default();
     if command
         .iter()
         .map(|a| a.as_os_str())
-        .ne(expected.iter().map(std::ffi::OsStr::new))
+        .ne(expected.iter().map(OsStr::new))
     {
         return Err(Error::failed(
             format!("{mcp}: the launcher was asked to start a command other than the registered one, so crux hands it no credentials"),
@@ -95,14 +296,21 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Se
             format!("regenerate the entry: crux project sync (see: crux mcp show {mcp})"),
         ));
     }
-    let external = registered.spec.auth.external_cli.clone();
+    let environment = Environment::for_server(&registered.spec);
+    let external = &registered.spec.auth.external_cli;
     let index = Index::load(home)?;
+    let fingerprint = registered.fingerprint();
     let mut by_backend: BTreeMap<Backend, Vec<VarName>> = BTreeMap::new();
     for var in vars.iter().filter(|v| !external.contains_key(v.as_str())) {
         let cred = index.get(&mcp, var).ok_or_else(|| Error::NotStored {
             mcp: mcp.to_string(),
             var: var.to_string(),
         })?;
+        // Stored before this registration (for an earlier definition, or before the name was
+        // registered at all): not handed over until the user confirms this one.
+        if cred.bound_to.as_deref() != Some(fingerprint.as_str()) {
+            return Err(unbound(&mcp, var));
+        }
         by_backend
             .entry(cred.backend)
             .or_default()
@@ -128,27 +336,70 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Vec<(VarName, Se
         }
     }
     for var in vars.iter().filter(|v| external.contains_key(v.as_str())) {
-        let secret = run_external(&mcp, var, &external[var.as_str()])?;
+        let secret = run_external(&mcp, var, registered, &environment)?;
         values.insert(var.clone(), secret);
     }
-    Ok(vars
+    let credentials = vars
         .into_iter()
         .map(|v| {
             let s = values.remove(&v).expect("every variable was collected");
             (v, s)
         })
-        .collect())
+        .collect();
+    Ok(Prepared {
+        credentials,
+        environment,
+    })
 }
 
-/// Runs an `external-cli` command; its trimmed stdout is the value.
-fn run_external(mcp: &ServerName, var: &VarName, command: &str) -> Result<Secret> {
+fn unbound(mcp: &ServerName, var: &VarName) -> Error {
+    Error::failed(
+        format!("{mcp}: {var} was stored before this registration of '{mcp}' (for another definition, or before it was registered), so crux does not hand it to this one"),
+        format!("review the registration and confirm it: crux mcp bind {mcp}"),
+    )
+}
+
+/// The program of an external-cli command that is a plain command line (no shell syntax), so
+/// it can run without a shell, by the absolute path resolved at registration.
+pub fn plain_program(command: &str) -> Option<Vec<String>> {
+    let shell_syntax = |c: char| "|&;<>()$`\\\"'*?[]{}!~#\n".contains(c);
+    if command.chars().any(shell_syntax) {
+        return None;
+    }
+    let words = shlex::split(command)?;
+    let first = words.first()?;
+    (!first.contains('=')).then_some(words)
+}
+
+/// Runs an `external-cli` command; its trimmed stdout is the value. A plain command runs by
+/// the absolute path resolved at registration; one with shell syntax through `/bin/sh`. Either
+/// way with the server's cleaned environment.
+fn run_external(
+    mcp: &ServerName,
+    var: &VarName,
+    registered: &Registered,
+    environment: &Environment,
+) -> Result<Secret> {
+    let command = &registered.spec.auth.external_cli[var.as_str()];
     let fix = format!(
         "make `{}` work in your shell, or change it: crux mcp show {mcp}",
         sanitize(command)
     );
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(command).stdin(Stdio::null());
-    without_crux_vars(&mut cmd);
+    let words = plain_program(command);
+    let mut cmd = match (words, registered.external_programs.get(var.as_str())) {
+        (Some(words), Some(program)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(&words[1..]);
+            cmd
+        }
+        _ => {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.arg("-c").arg(command);
+            cmd
+        }
+    };
+    cmd.stdin(Stdio::null());
+    environment.apply(&mut cmd);
     let out = cmd.output().map_err(|e| {
         Error::failed(
             format!("{mcp}: {var}: cannot run `{}`: {e}", sanitize(command)),
@@ -193,31 +444,99 @@ fn run_external(mcp: &ServerName, var: &VarName, command: &str) -> Result<Secret
     Ok(Secret::new(text))
 }
 
-/// Removes the launcher's own `CRUX_*` variables from a child's environment.
-fn without_crux_vars(cmd: &mut Command) {
+fn exec(command: &[OsString], prepared: &Prepared) -> Error {
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    prepared.environment.apply(&mut cmd);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("CRUX_") {
             cmd.env_remove(key);
         }
     }
-}
-
-fn exec(command: &[OsString], credentials: &[(VarName, Secret)]) -> Error {
-    let mut cmd = Command::new(&command[0]);
-    cmd.args(&command[1..]);
-    without_crux_vars(&mut cmd);
-    for (var, secret) in credentials {
+    for (var, secret) in &prepared.credentials {
         cmd.env(var.as_str(), secret.expose());
+    }
+    let mcp = env_str("CRUX_MCP_NAME")
+        .map(|n| sanitize(&n))
+        .unwrap_or_default();
+    if let Some(note) = ServerName::parse(&mcp)
+        .ok()
+        .and_then(|m| prepared.environment.note(&m))
+    {
+        eprintln!("{note}");
     }
     let e = cmd.exec();
     let program = sanitize(&command[0].to_string_lossy());
     Error::Launch(Box::new(Error::failed(
-        format!(
-            "{}: cannot start `{program}`: {e}",
-            env_str("CRUX_MCP_NAME")
-                .map(|n| sanitize(&n))
-                .unwrap_or_default()
-        ),
+        format!("{mcp}: cannot start `{program}`: {e}"),
         "install it, or check the PATH your MCP host passes (crux project status)",
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_loading_variables() {
+        for name in [
+            "LD_PRELOAD",
+            "LD_AUDIT",
+            "DYLD_INSERT_LIBRARIES",
+            "NODE_OPTIONS",
+            "npm_config_registry",
+            "NPM_CONFIG_REGISTRY",
+            "PYTHONPATH",
+            "PERL5OPT",
+            "RUBYOPT",
+            "BASH_ENV",
+            "ENV",
+            "BASH_FUNC_npx%%",
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+        ] {
+            assert!(loads_code(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "GITHUB_TOKEN",
+            "NODE_ENV",
+            "PYTHONUNBUFFERED",
+            "ENVIRONMENT",
+        ] {
+            assert!(!loads_code(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn path_entries_a_project_could_plant_are_dropped() {
+        let path =
+            OsString::from("/usr/bin:./bin::/work/repo/node_modules/.bin:/home/u/.local/bin");
+        let (kept, dropped) = clean_path(
+            &path,
+            Some(Path::new("/work/repo")),
+            Some(Path::new("/home/u")),
+        );
+        assert_eq!(kept, OsString::from("/usr/bin:/home/u/.local/bin"));
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        // Started in the home directory: its own bin folders stay.
+        let (kept, _) = clean_path(
+            &path,
+            Some(Path::new("/home/u")),
+            Some(Path::new("/home/u")),
+        );
+        assert!(kept.to_string_lossy().contains("/home/u/.local/bin"));
+    }
+
+    #[test]
+    fn plain_external_commands() {
+        assert_eq!(
+            plain_program("gh auth token").unwrap(),
+            vec!["gh", "auth", "token"]
+        );
+        assert!(plain_program("gh auth token | tr -d x").is_none());
+        assert!(plain_program("echo $HOME").is_none());
+        assert!(plain_program("A=1 gh").is_none());
+    }
 }

@@ -200,9 +200,11 @@ impl<'a> HttpTransport<'a> {
                 req = req.set("MCP-Protocol-Version", v);
             }
             if let Some(t) = &self.token {
+                crate::redact::remember(t);
                 req = req.set("Authorization", &format!("Bearer {}", t.expose()));
             }
             if let Some((name, value)) = &self.header {
+                crate::redact::remember(value);
                 req = req.set(name, value.expose());
             }
             let resp = self.http.send(req, Some(body.as_bytes()))?;

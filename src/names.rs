@@ -73,6 +73,64 @@ const TOKEN_PREFIXES: &[&str] = &[
     "sk_ant_",
 ];
 
+/// Prefixes of well-known token formats, as they appear in text (URLs, arguments).
+const TEXT_TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "hf_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "ya29.",
+    "npm_",
+    "pypi-",
+];
+
+/// Whether a word of text (an argument, a URL parameter, a setting) is shaped like a token:
+/// a known token prefix with a long tail, a JWT, or a long run of letters and digits mixing
+/// cases, which neither words nor paths nor ids do.
+pub fn looks_like_token(word: &str) -> bool {
+    let tail_ok = |t: &str| {
+        t.len() >= 16
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    };
+    let known = TEXT_TOKEN_PREFIXES
+        .iter()
+        .any(|p| word.strip_prefix(p).is_some_and(tail_ok));
+    let parts: Vec<&str> = word.split('.').collect();
+    let jwt = word.starts_with("eyJ")
+        && parts.len() == 3
+        && parts.iter().take(2).all(|p| {
+            p.len() >= 10
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        });
+    let mixed = word.len() >= 24
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '='))
+        && word.chars().any(|c| c.is_ascii_lowercase())
+        && word.chars().any(|c| c.is_ascii_uppercase())
+        && word.chars().filter(|c| c.is_ascii_digit()).count() >= 3
+        && word.split(['_', '-']).any(|part| part.len() >= 16);
+    known || jwt || mixed
+}
+
 /// Whether a would-be variable name is more likely a credential pasted in the wrong place:
 /// a known token prefix with a long tail, or a long run that mixes lower case, upper case and
 /// digits, which environment variable names (`UPPER_SNAKE`) never do.
@@ -206,6 +264,35 @@ mod tests {
             "hf_TOKEN",
         ] {
             assert!(VarName::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn tokens_in_text() {
+        for token in [
+            format!("ghp_{}", "aB3".repeat(12)),
+            format!("sk-ant-api03-{}", "x9Y".repeat(10)),
+            format!("xoxb-{}", "1234-".repeat(5)),
+            format!(
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.{}",
+                "s".repeat(20)
+            ),
+            "aB3dE5gH7jK9mN1pQ3sT5vW7".to_owned(),
+        ] {
+            assert!(looks_like_token(&token), "{token}");
+        }
+        for word in [
+            "/srv/data",
+            "--read-only",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "@modelcontextprotocol/server-everything",
+            "server-everything",
+            "2026.8.31",
+            "https://example.com/a/b",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "sk-",
+        ] {
+            assert!(!looks_like_token(word), "{word}");
         }
     }
 }

@@ -73,7 +73,10 @@ impl ProjectFile {
         if let Some(file) = &file {
             for (name, server) in &file.servers {
                 let check = crate::names::ServerName::parse(name).and_then(|_| match server {
-                    ProjectServer::Spec(spec) => spec.validate(name),
+                    // A committed file is untrusted input: the same checks as `mcp add`.
+                    ProjectServer::Spec(spec) => spec
+                        .validate(name)
+                        .and_then(|()| crate::misplaced::check(name, spec)),
                     ProjectServer::Registered => Ok(()),
                 });
                 check.map_err(|e| Error::Corrupt {

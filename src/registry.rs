@@ -15,11 +15,63 @@ const VERSION: u64 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Source {
-    Npx { package: String },
-    Uvx { package: String },
+    Npx(Package),
+    Uvx(Package),
     Command { command: String },
     Local { path: String },
     Url { url: String },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A server published on npm or PyPI, and how crux installs it (DESIGN.md, "Server
+/// installs"): pinned to one version in `CRUX_HOME/mcps/<name>/`, or, as an explicit opt-out,
+/// fetched by npx/uvx at every start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub package: String,
+    /// The pinned version. `None` for a registration made before crux pinned installs (npx
+    /// resolves the package at every start until `crux mcp upgrade` pins it), or for an
+    /// unpinned `--no-install` one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The registry's integrity hash of that version (npm `sha512-…`, PyPI `sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// Run through npx/uvx at every start instead of an install: the warned opt-out.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_install: bool,
+    /// Install scripts may run (npm lifecycle scripts; PyPI packages built from source).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_scripts: bool,
+    /// Which of the package's programs is the server, when it is not the obvious one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
+}
+
+impl Package {
+    pub fn new(package: impl Into<String>) -> Package {
+        Package {
+            package: package.into(),
+            version: None,
+            integrity: None,
+            no_install: false,
+            allow_scripts: false,
+            bin: None,
+        }
+    }
+
+    /// Installed at a pinned version: the launcher execs the installed entry point.
+    pub fn pinned(&self) -> bool {
+        self.version.is_some() && !self.no_install
+    }
+
+    /// Registered before crux pinned installs: run by npx/uvx until `crux mcp upgrade`.
+    pub fn unpinned_legacy(&self) -> bool {
+        self.version.is_none() && !self.no_install
+    }
 }
 
 /// How a server gets its credentials. All lists hold names, never values.
@@ -78,6 +130,7 @@ impl AuthSpec {
 }
 
 /// A server definition, as stored in the registry and copied into a project's `crux.json`.
+/// Portable: nothing in it depends on this machine's paths.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerSpec {
     pub source: Source,
@@ -85,16 +138,70 @@ pub struct ServerSpec {
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Non-secret settings the server gets in its environment (`--env NAME=VALUE`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Variables the launcher would remove (they load code) that may pass from the host
+    /// (`--allow-env NAME`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_env: Vec<String>,
     #[serde(default, skip_serializing_if = "AuthSpec::is_empty")]
     pub auth: AuthSpec,
 }
 
+/// What a package name and version may look like: the characters npm and PyPI allow, and
+/// nothing a command line would read as an option, a path or a URL.
+fn package_name_ok(name: &str, npm: bool) -> bool {
+    let (scope, bare) = match name.strip_prefix('@') {
+        Some(rest) if npm => match rest.split_once('/') {
+            Some((scope, bare)) => (Some(scope), bare),
+            None => return false,
+        },
+        _ => (None, name),
+    };
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 214
+            && p.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+    };
+    scope.is_none_or(part) && part(bare)
+}
+
+fn version_ok(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= 64
+        && version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_' | '!'))
+}
+
 impl ServerSpec {
-    /// The command line that starts the server; `None` for a remote (`url`) server.
+    /// The command line as far as the definition alone decides it, for a registration made
+    /// before crux resolved commands, and for display. A pinned package has none: its entry
+    /// point is known once it is installed.
     pub fn command_line(&self) -> Option<Vec<String>> {
         let mut cmd = match &self.source {
-            Source::Npx { package } => vec!["npx".into(), "-y".into(), package.clone()],
-            Source::Uvx { package } => vec!["uvx".into(), package.clone()],
+            Source::Npx(p) if !p.pinned() => {
+                let spec = match &p.version {
+                    Some(v) => format!("{}@{v}", p.package),
+                    None => p.package.clone(),
+                };
+                vec!["npx".into(), "-y".into(), spec]
+            }
+            Source::Uvx(p) if !p.pinned() => {
+                let spec = match &p.version {
+                    Some(v) => format!("{}@{v}", p.package),
+                    None => p.package.clone(),
+                };
+                vec!["uvx".into(), spec]
+            }
+            Source::Npx(_) | Source::Uvx(_) => return None,
             Source::Command { command } => vec![command.clone()],
             Source::Local { path } => match std::path::Path::new(path)
                 .extension()
@@ -122,10 +229,27 @@ impl ServerSpec {
             )
         };
         match &self.source {
-            Source::Npx { package } | Source::Uvx { package }
-                if package.trim().is_empty() || package.starts_with('-') =>
-            {
-                return Err(bad("the package name is empty or starts with '-'".into()))
+            Source::Npx(p) | Source::Uvx(p) => {
+                let npm = matches!(self.source, Source::Npx(_));
+                let legacy_spec = p.unpinned_legacy() && npm;
+                // Registrations from before pinning may carry `name@version` in the package.
+                let base = if legacy_spec {
+                    split_npm_spec(&p.package).0
+                } else {
+                    p.package.as_str()
+                };
+                if !package_name_ok(base, npm) {
+                    return Err(bad(format!(
+                        "'{}' is not a package name",
+                        sanitize(&p.package)
+                    )));
+                }
+                if p.version.as_deref().is_some_and(|v| !version_ok(v)) {
+                    return Err(bad("the package version is not a version".into()));
+                }
+                if p.bin.as_deref().is_some_and(|b| !package_name_ok(b, false)) {
+                    return Err(bad("the program name (--bin) is not a plain name".into()));
+                }
             }
             Source::Command { command } if command.trim().is_empty() => {
                 return Err(bad("the command is empty".into()))
@@ -140,6 +264,18 @@ impl ServerSpec {
         }
         for var in self.auth.launch_vars() {
             VarName::parse(&var)?;
+        }
+        for var in self.env.keys().chain(&self.allow_env) {
+            let var = VarName::parse(var)?;
+            if var.as_str().starts_with("CRUX_") {
+                return Err(bad(format!("{var} is crux's own variable")));
+            }
+            if self.auth.launch_vars().iter().any(|v| v == var.as_str()) {
+                return Err(bad(format!("{var} is a credential, not a setting")));
+            }
+        }
+        if self.env.values().any(|v| v.contains('\0')) {
+            return Err(bad("a setting's value has a NUL byte".into()));
         }
         if let Some(dup) = self
             .auth
@@ -211,14 +347,68 @@ impl ServerSpec {
         }
     }
 
+    /// Where the server comes from, whole (escape it before printing).
     pub fn describe_source(&self) -> String {
+        let package = |tool: &str, p: &Package| {
+            let mut text = format!("{tool} {}", p.package);
+            match (&p.version, p.no_install) {
+                (Some(v), false) => text.push_str(&format!(" {v} (pinned)")),
+                (Some(v), true) => {
+                    text.push_str(&format!("@{v} (not installed: {tool} at every start)"))
+                }
+                (None, true) => text.push_str(&format!(
+                    " (not installed: {tool} fetches the latest at every start)"
+                )),
+                (None, false) => text.push_str(&format!(
+                    " (not pinned: {tool} fetches it at every start; pin it: crux mcp upgrade)"
+                )),
+            }
+            text
+        };
         match &self.source {
-            Source::Npx { package } => format!("npx {package}"),
-            Source::Uvx { package } => format!("uvx {package}"),
+            Source::Npx(p) => package("npx", p),
+            Source::Uvx(p) => package("uvx", p),
             Source::Command { command } => format!("command {command}"),
             Source::Local { path } => format!("local {path}"),
             Source::Url { url } => format!("url {url}"),
         }
+    }
+}
+
+impl ServerSpec {
+    /// A short form of the source, for tables.
+    pub fn source_summary(&self) -> String {
+        let package = |tool: &str, p: &Package| match (&p.version, p.no_install) {
+            (Some(v), false) => format!("{tool} {} {v}", p.package),
+            (Some(v), true) => format!("{tool} {}@{v} (no install)", p.package),
+            (None, true) => format!("{tool} {} (no install)", p.package),
+            (None, false) => format!("{tool} {} (unpinned)", p.package),
+        };
+        match &self.source {
+            Source::Npx(p) => package("npx", p),
+            Source::Uvx(p) => package("uvx", p),
+            _ => self.describe_source(),
+        }
+    }
+}
+
+/// Splits an npm spec `name[@version]` (a scope's leading `@` is part of the name).
+pub fn split_npm_spec(spec: &str) -> (&str, Option<&str>) {
+    let start = usize::from(spec.starts_with('@'));
+    match spec[start..].find('@') {
+        Some(at) => (&spec[..start + at], Some(&spec[start + at + 1..])),
+        None => (spec, None),
+    }
+}
+
+/// Splits a PyPI spec `name[==version]` or `name[@version]`.
+pub fn split_pypi_spec(spec: &str) -> (&str, Option<&str>) {
+    if let Some((name, version)) = spec.split_once("==") {
+        return (name.trim(), Some(version.trim()));
+    }
+    match spec.split_once('@') {
+        Some((name, version)) => (name.trim(), Some(version.trim())),
+        None => (spec.trim(), None),
     }
 }
 
@@ -231,6 +421,63 @@ pub struct Registered {
     /// When `crux mcp auth` last ran the setup command successfully.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_ran_at: Option<String>,
+    /// The command line resolved on this machine at registration: absolute paths, a pinned
+    /// package's installed entry point. The launcher execs exactly this, never a lookup in
+    /// the launch-time `PATH`. `None` for registrations made before crux resolved commands,
+    /// whose command line comes from the definition (until `crux mcp upgrade`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// external-cli programs resolved at registration (absolute paths), by variable; a
+    /// command with shell syntax runs through `/bin/sh` and has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_programs: BTreeMap<String, String>,
+    /// When the pinned package was installed into `CRUX_HOME/mcps/<name>/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<String>,
+}
+
+impl Registered {
+    pub fn new(spec: ServerSpec) -> Registered {
+        Registered {
+            spec,
+            added_at: crate::index::now_rfc3339(),
+            setup_ran_at: None,
+            command: None,
+            external_programs: BTreeMap::new(),
+            installed_at: None,
+        }
+    }
+
+    /// The command line the launcher execs and the generated entries carry.
+    pub fn command_line(&self) -> Option<Vec<String>> {
+        self.command.clone().or_else(|| self.spec.command_line())
+    }
+
+    /// Whether the launcher execs a command resolved at registration (else a legacy one,
+    /// looked up in the launch-time PATH).
+    pub fn resolved(&self) -> bool {
+        self.command.is_some() || self.spec.url().is_some()
+    }
+
+    /// The fingerprint of what this registration runs (DESIGN.md: source, resolved command,
+    /// arguments, settings, external-cli and setup commands). A credential is bound to the
+    /// fingerprint it was stored for, and the launcher hands it to nothing else.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let what = serde_json::json!({
+            "v": 1,
+            "source": self.spec.source,
+            "command": self.command_line(),
+            "env": self.spec.env,
+            "allow_env": self.spec.allow_env,
+            "external_cli": self.spec.auth.external_cli,
+            "external_programs": self.external_programs,
+            "setup_cmd": self.spec.auth.setup_cmd,
+        });
+        let digest = sha2::Sha256::digest(what.to_string().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use crate::error::{sanitize, Error, Result};
 use crate::fsutil;
 use crate::home::CruxHome;
 use crate::project::{ProjectFile, ProjectServer, PROJECT_FILE};
-use crate::registry::{not_registered, Registry, ServerSpec, Source};
+use crate::registry::{not_registered, Registered, Registry, ServerSpec, Source};
 use serde_json::{json, Map, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -98,52 +98,75 @@ fn fill(template: &str, crux_q: &str, home_q: &str) -> String {
     script
 }
 
-/// The definitions a project uses. For a server registered on this machine the registry's
-/// definition wins (the launcher hands credentials only to the registered command); a
-/// different one in `crux.json` is reported. `{}` must name a registered server.
-pub fn resolve(
+/// A project's servers: the registered ones, and the names not registered here.
+pub type Resolved<'a> = (Vec<(String, &'a Registered)>, Vec<String>);
+
+/// The servers of a project that get entries: each registered one, with the registry's
+/// definition (the launcher hands credentials only to the registered command; a different one
+/// in `crux.json` is reported), and the names `crux.json` defines that are not registered here,
+/// which get no entry until `crux project install` registers them. `{}` must name a registered
+/// server.
+pub fn resolve<'a>(
     project: &ProjectFile,
     dir: &Path,
-    registry: &Registry,
-) -> Result<Vec<(String, ServerSpec)>> {
-    project
-        .servers
-        .iter()
-        .map(|(name, server)| {
-            let server_name = crate::names::ServerName::parse(name)?;
-            let spec = match (registry.get(&server_name), server) {
-                (Some(registered), ProjectServer::Spec(spec)) => {
-                    if **spec != registered.spec {
-                        eprintln!(
-                            "note: {} defines '{name}' differently from this machine's registry; using the registry's (update crux.json: crux project install {name})",
-                            dir.join(PROJECT_FILE).display()
-                        );
-                    }
-                    registered.spec.clone()
+    registry: &'a Registry,
+) -> Result<Resolved<'a>> {
+    let (mut found, mut unregistered) = (Vec::new(), Vec::new());
+    for (name, server) in &project.servers {
+        let server_name = crate::names::ServerName::parse(name)?;
+        match (registry.get(&server_name), server) {
+            (Some(registered), ProjectServer::Spec(spec)) => {
+                if !same_definition(spec, &registered.spec) {
+                    eprintln!(
+                        "note: {} defines '{name}' differently from this machine's registry; using the registry's (update crux.json: crux project install {name})",
+                        dir.join(PROJECT_FILE).display()
+                    );
                 }
-                (Some(registered), ProjectServer::Registered) => registered.spec.clone(),
-                (None, ProjectServer::Spec(spec)) => (**spec).clone(),
-                (None, ProjectServer::Registered) => {
-                    let e = not_registered(&server_name);
-                    return Err(Error::failed(
-                        format!("{} names '{}', which is not registered here", dir.join(PROJECT_FILE).display(), sanitize(name)),
-                        e.fix().unwrap_or_default(),
-                    ));
-                }
-            };
-            Ok((name.clone(), spec))
-        })
-        .collect()
+                found.push((name.clone(), registered));
+            }
+            (Some(registered), ProjectServer::Registered) => found.push((name.clone(), registered)),
+            (None, ProjectServer::Spec(_)) => unregistered.push(name.clone()),
+            (None, ProjectServer::Registered) => {
+                let e = not_registered(&server_name);
+                return Err(Error::failed(
+                    format!(
+                        "{} names '{}', which is not registered here",
+                        dir.join(PROJECT_FILE).display(),
+                        sanitize(name)
+                    ),
+                    e.fix().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    Ok((found, unregistered))
+}
+
+/// Whether a `crux.json` definition is the registered one. A pinned version in `crux.json`
+/// without the integrity hash the registry recorded is the same definition.
+pub fn same_definition(project: &ServerSpec, registered: &ServerSpec) -> bool {
+    if project == registered {
+        return true;
+    }
+    let mut a = project.clone();
+    let mut b = registered.clone();
+    for s in [&mut a, &mut b] {
+        if let Source::Npx(p) | Source::Uvx(p) = &mut s.source {
+            p.integrity = None;
+        }
+    }
+    a == b
 }
 
 /// The `.mcp.json` entry for one server (DESIGN.md, "Generated .mcp.json entries").
 pub fn entry_for(
     name: &str,
-    spec: &ServerSpec,
+    registered: &Registered,
     launcher: &Path,
     headers_helper: Option<&str>,
 ) -> Value {
-    let Some(cmd) = spec.command_line() else {
+    let spec = &registered.spec;
+    let Some(cmd) = registered.command_line() else {
         let Source::Url { url } = &spec.source else {
             unreachable!("only url has no command line")
         };
@@ -166,7 +189,11 @@ pub fn entry_for(
     };
     let vars = spec.auth.launch_vars();
     if vars.is_empty() {
-        return json!({ "command": cmd[0], "args": cmd[1..] });
+        let mut entry = json!({ "command": cmd[0], "args": cmd[1..] });
+        if !spec.env.is_empty() {
+            entry["env"] = json!(spec.env);
+        }
+        return entry;
     }
     json!({
         "command": launcher.to_string_lossy(),
@@ -175,10 +202,16 @@ pub fn entry_for(
     })
 }
 
-/// Merges `entries` into `dir/.mcp.json`: replaces those, removes the ones crux generated
-/// before (`owned`) and no longer wants, keeps everything else — and refuses to replace an
-/// entry crux did not write. Returns whether it wrote.
-pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String]) -> Result<bool> {
+/// The new content of `dir/.mcp.json` with `entries` merged in: those replaced, the ones crux
+/// generated before (`owned`) and no longer wants removed, everything else kept byte for byte
+/// (an edit of the document, not a rewrite: numbers, duplicate keys, order and formatting of
+/// entries crux did not write stay as they were). Refuses to replace an entry crux did not
+/// write. `None` when nothing changes.
+pub fn plan_mcp_json(
+    dir: &Path,
+    entries: &[(String, Value)],
+    owned: &[String],
+) -> Result<Option<Vec<u8>>> {
     let path = dir.join(MCP_FILE);
     let current = fsutil::read_optional(&path)?;
     let broken = |reason: String| Error::Corrupt {
@@ -187,46 +220,119 @@ pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String])
         fix: "repair the JSON by hand (crux changed nothing), then run: crux project sync"
             .to_string(),
     };
-    let mut doc: Value = match &current {
-        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
-            serde_json::from_slice(bytes).map_err(|e| broken(format!("invalid JSON ({e})")))?
-        }
-        _ => json!({}),
+    let foreign = |name: &str| {
+        Error::failed(
+            format!("{} already has an entry '{}' that crux did not write", path.display(), sanitize(name)),
+            "rename or remove that entry (crux keeps entries it did not write), then run: crux project sync",
+        )
     };
-    let top = doc
-        .as_object_mut()
+    let text = match &current {
+        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
+            std::str::from_utf8(bytes).map_err(|_| broken("it is not UTF-8 text".into()))?
+        }
+        _ => {
+            // A new file: written whole.
+            let servers: Map<String, Value> = entries.iter().cloned().collect();
+            let mut bytes = serde_json::to_vec_pretty(&json!({ "mcpServers": servers }))
+                .expect("JSON serializes");
+            bytes.push(b'\n');
+            return Ok(Some(bytes));
+        }
+    };
+    // Strict JSON first (Claude Code reads it so); the edit then keeps every other byte.
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| broken(format!("invalid JSON ({})", crate::error::json_error(&e))))?;
+    if !doc.is_object() {
+        return Err(broken("it is not a JSON object".into()));
+    }
+    if doc.get("mcpServers").is_some_and(|s| !s.is_object()) {
+        return Err(broken("\"mcpServers\" is not an object".into()));
+    }
+    let root = jsonc_parser::cst::CstRootNode::parse(text, &jsonc_parser::ParseOptions::default())
+        .map_err(|e| broken(format!("invalid JSON ({})", sanitize(&e.to_string()))))?;
+    let top = root
+        .object_value()
         .ok_or_else(|| broken("it is not a JSON object".into()))?;
-    let servers = top
-        .entry("mcpServers")
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .ok_or_else(|| broken("\"mcpServers\" is not an object".into()))?;
+    let servers = top.object_value_or_set("mcpServers");
+    let props = |name: &str| -> Vec<jsonc_parser::cst::CstObjectProp> {
+        servers
+            .properties()
+            .into_iter()
+            .filter(|p| p.decoded_name().as_deref() == Some(name))
+            .collect()
+    };
     for (name, entry) in entries {
-        let foreign =
-            servers.get(name).is_some_and(|current| current != entry) && !owned.contains(name);
-        if foreign {
-            return Err(Error::failed(
-                format!("{} already has an entry '{}' that crux did not write", path.display(), sanitize(name)),
-                "rename or remove that entry (crux keeps entries it did not write), then run: crux project sync",
-            ));
+        let current = props(name);
+        if current.len() > 1 {
+            return Err(foreign(name));
+        }
+        let differs = current
+            .first()
+            .is_some_and(|p| p.value().and_then(|v| v.to_serde_value()).as_ref() != Some(entry));
+        if differs && !owned.contains(name) {
+            return Err(foreign(name));
         }
     }
+    let mut changed = false;
     for name in owned {
         if !entries.iter().any(|(n, _)| n == name) {
-            servers.shift_remove(name);
+            for prop in props(name) {
+                prop.remove();
+                changed = true;
+            }
         }
     }
     for (name, entry) in entries {
-        servers.insert(name.clone(), entry.clone());
+        match props(name).into_iter().next() {
+            Some(prop) => {
+                if prop.value().and_then(|v| v.to_serde_value()).as_ref() != Some(entry) {
+                    prop.set_value(cst_value(entry));
+                    changed = true;
+                }
+            }
+            None => {
+                servers.append(name, cst_value(entry));
+                changed = true;
+            }
+        }
     }
-    let mut bytes = serde_json::to_vec_pretty(&doc).expect("JSON serializes");
-    bytes.push(b'\n');
-    if current.as_deref() == Some(&bytes[..]) {
-        return Ok(false);
+    if !changed {
+        return Ok(None);
     }
-    let mode = std::fs::metadata(&path)
+    let mut bytes = root.to_string().into_bytes();
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    Ok((current.as_deref() != Some(&bytes[..])).then_some(bytes))
+}
+
+fn cst_value(value: &Value) -> jsonc_parser::cst::CstInputValue {
+    use jsonc_parser::cst::CstInputValue as V;
+    match value {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Bool(*b),
+        Value::Number(n) => V::Number(n.to_string()),
+        Value::String(s) => V::String(s.clone()),
+        Value::Array(items) => V::Array(items.iter().map(cst_value).collect()),
+        Value::Object(map) => {
+            V::Object(map.iter().map(|(k, v)| (k.clone(), cst_value(v))).collect())
+        }
+    }
+}
+
+/// Writes what [`plan_mcp_json`] planned, atomically, keeping the file's mode.
+pub fn write_planned(dir: &Path, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(MCP_FILE);
+    let mode = std::fs::symlink_metadata(&path)
         .map(|m| m.permissions().mode() & 0o777)
         .unwrap_or(0o644);
-    fsutil::write_atomic_mode(&path, &bytes, mode)?;
-    Ok(true)
+    fsutil::write_atomic_mode(&path, bytes, mode)
+}
+
+/// Merges `entries` into `dir/.mcp.json` (see [`plan_mcp_json`]). Returns whether it wrote.
+pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String]) -> Result<bool> {
+    match plan_mcp_json(dir, entries, owned)? {
+        Some(bytes) => write_planned(dir, &bytes).map(|()| true),
+        None => Ok(false),
+    }
 }

@@ -173,7 +173,7 @@ fn auth_server(home: &CruxHome, mcp: &ServerName, refresh: bool) -> Result<()> {
 /// Runs a setup command interactively (the user's terminal is its terminal) and records it.
 fn run_setup(home: &CruxHome, mcp: &ServerName, command: &str) -> Result<()> {
     println!("Running the setup of '{mcp}': {}", sanitize(command));
-    let status = std::process::Command::new("sh")
+    let status = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
         .status()
@@ -296,6 +296,9 @@ pub fn warn_visible() {
     );
 }
 
+/// Linux's limit on one environment string, `MAX_ARG_STRLEN` (32 pages).
+const MAX_ENV_STRING: usize = 128 * 1024;
+
 pub fn check_value(mcp: &ServerName, var: &VarName, secret: &Secret) -> Result<()> {
     if secret.is_empty() {
         return Err(Error::EmptyValue {
@@ -308,6 +311,17 @@ pub fn check_value(mcp: &ServerName, var: &VarName, secret: &Secret) -> Result<(
             mcp: mcp.to_string(),
             var: var.to_string(),
         });
+    }
+    // Linux caps one environment string (NAME=VALUE and its NUL) at 128 KiB: a longer value
+    // could be stored but no server could ever be started with it.
+    if var.as_str().len() + secret.expose().len() + 2 > MAX_ENV_STRING {
+        return Err(Error::failed(
+            format!(
+                "{mcp}: the value for {var} is {} KiB, and a program cannot receive an environment variable over 128 KiB, so the server could never start with it (not stored)",
+                secret.expose().len().div_ceil(1024)
+            ),
+            format!("store a value under 128 KiB: crux mcp auth {mcp} {var} (a large key or certificate: keep it in a file and register its path as a setting, --env {var}_FILE=/path)"),
+        ));
     }
     Ok(())
 }
@@ -355,6 +369,10 @@ pub fn store_credentials(
     let _lock = home.lock()?;
     // Load first: a broken index stops us before anything is written.
     let mut index = Index::load(home)?;
+    // Stored for the registration there is now; for an unregistered name, for none yet.
+    let bound_to = Registry::load_unchecked(home)?
+        .get(mcp)
+        .map(Registered::fingerprint);
     store.set_many(mcp, values)?;
     let mut stale = Vec::new();
     for (var, _) in values {
@@ -363,7 +381,7 @@ pub fn store_credentials(
                 stale.push((old.backend, var));
             }
         }
-        index.record(mcp, var, choice.backend, auth_type);
+        index.record(mcp, var, choice.backend, auth_type, bound_to.clone());
     }
     index.save(home)?;
     for (backend, var) in stale {

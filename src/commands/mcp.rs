@@ -5,7 +5,7 @@ use crate::commands::auth::{
     check_value, parse_value_pair, prompt, read_stdin, report_stored, store_credentials,
     warn_visible,
 };
-use crate::error::{sanitize, Error, Result};
+use crate::error::{escape_all, sanitize, show_command, Error, Result};
 use crate::home::CruxHome;
 use crate::index::{AuthType, Index};
 use crate::names::{ServerName, VarName};
@@ -49,6 +49,23 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             command.trim().to_owned(),
         );
     }
+    let mut env = BTreeMap::new();
+    for pair in &args.env {
+        let (var, value) = pair.split_once('=').ok_or_else(|| {
+            Error::usage(
+                "--env takes NAME=VALUE",
+                "--env LOG_LEVEL=debug (a credential goes in the keystore: --keychain NAME)",
+            )
+        })?;
+        env.insert(VarName::parse(var.trim())?.to_string(), value.to_owned());
+    }
+    let mut allow_env = Vec::new();
+    for var in &args.allow_env {
+        let var = VarName::parse(var.trim())?.to_string();
+        if !allow_env.contains(&var) {
+            allow_env.push(var);
+        }
+    }
     let spec = ServerSpec {
         source,
         args: argv,
@@ -58,6 +75,8 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .collect(),
+        env,
+        allow_env,
         auth: AuthSpec {
             keychain,
             external_cli,
@@ -74,6 +93,13 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         return Err(Error::usage(
             "OAuth options (--client-id, --scopes, --grant, …) need --oauth",
             format!("crux mcp add {name} --url <URL> --oauth …"),
+        ));
+    }
+    let package_source = matches!(spec.source, Source::Npx(_) | Source::Uvx(_));
+    if (args.no_install || args.allow_scripts || args.bin.is_some()) && !package_source {
+        return Err(Error::usage(
+            "--no-install, --allow-scripts and --bin are for --npx and --uvx packages",
+            format!("crux mcp add {name} --npx <package> …"),
         ));
     }
     if let Some(oauth) = &spec.auth.oauth {
@@ -98,14 +124,18 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         && spec.auth.external_cli.is_empty()
         && spec.auth.setup_cmd.is_none();
     if matches!(spec.source, Source::Url { .. })
-        && ((!spec.auth.is_empty() && !remote_only) || !spec.args.is_empty())
+        && ((!spec.auth.is_empty() && !remote_only)
+            || !spec.args.is_empty()
+            || !spec.env.is_empty()
+            || !spec.allow_env.is_empty())
     {
         return Err(Error::usage(
-            "a remote (--url) server takes no command arguments, and its credentials are not keychain, external-cli or setup-cmd variables",
+            "a remote (--url) server takes no command arguments or settings, and its credentials are not keychain, external-cli or setup-cmd variables",
             format!("register it as: crux mcp add {name} --url <URL>"),
         ));
     }
     spec.validate(name.as_str())?;
+    crate::misplaced::check(name.as_str(), &spec)?;
     for (var, command) in &spec.auth.external_cli {
         let program = shlex::split(command)
             .and_then(|w| w.into_iter().next())
@@ -117,8 +147,19 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             );
         }
     }
+    let previous = Registry::load(home)?.get(&name).cloned();
+    if previous.is_some() && !args.force {
+        return Err(already_registered(&name));
+    }
+    if args.no_install {
+        eprintln!("warning: {name} is not installed: npx/uvx fetches the package at every start, from the registry or from a project folder that ships one, and a new release gets its credentials without you approving it (let crux install it: drop --no-install)");
+    }
 
-    // Every value is gathered and checked before anything is registered or stored.
+    // Installed (into a staging folder) and resolved first; every value is gathered and
+    // checked before anything is registered or stored.
+    let pending = crate::registration::prepare(home, &name, spec)?;
+    let spec = pending.registered.spec.clone();
+    let fingerprint = pending.registered.fingerprint();
     let values = collect_add_values(&name, &spec, &args)?;
     if let Some(b) = &spec.auth.bearer {
         crate::commands::auth::check_bearer(&name, &b.var, &values)?;
@@ -136,45 +177,40 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         None
     };
 
-    let previous = Registry::load(home)?.get(&name).map(|r| r.spec.clone());
-    {
+    let registered = {
         let _lock = home.lock()?;
         let mut registry = Registry::load(home)?;
         if registry.get(&name).is_some() && !args.force {
-            return Err(Error::failed(
-                format!("'{name}' is already registered"),
-                format!("see it with: crux mcp show {name}; replace it with: crux mcp add {name} --force …"),
-            ));
+            return Err(already_registered(&name));
         }
-        registry.servers.insert(
-            name.to_string(),
-            Registered {
-                spec: spec.clone(),
-                added_at: crate::index::now_rfc3339(),
-                setup_ran_at: None,
-            },
-        );
-        registry.save(home)?;
+        pending.commit(home, &mut registry)?
+    };
+    println!(
+        "✓ Registered '{name}' ({})",
+        escape_all(&spec.describe_source())
+    );
+    if let Some(cmd) = registered.command_line() {
+        println!("  runs: {}", show_command(&cmd));
     }
-    println!("✓ Registered '{name}' ({})", spec.describe_source());
     if let (Some(old), Some(b)) = (&previous, &spec.auth.bearer) {
         // A token stored for another URL (or another kind of server) is not sent to this one.
         let given = values.iter().any(|(v, _)| v.as_str() == b.var);
-        if old.url() != spec.url() && !given {
+        if old.spec.url() != spec.url() && !given {
             let var = VarName::parse(&b.var)?;
             if Index::load(home)?.get(&name, &var).is_some() {
                 crate::commands::auth::delete(home, &name, &var)?;
-                println!("note: deleted {var}, stored for the previous definition; store the token for {}: crux mcp auth {name} {var}", spec.describe_source());
+                println!("note: deleted {var}, stored for the previous definition; store the token for {}: crux mcp auth {name} {var}", escape_all(&spec.describe_source()));
             }
         }
     }
     if let Some(old) = &previous {
-        if (old.url() != spec.url() || old.auth.oauth != spec.auth.oauth)
+        if (old.spec.url() != spec.url() || old.spec.auth.oauth != spec.auth.oauth)
             && crate::oauth::forget_session(home, &name)?
         {
             println!("✓ Deleted the OAuth tokens of the previous definition (sign in again: crux mcp auth {name})");
         }
     }
+    offer_binding(home, &name, &registered, &fingerprint, &values, args.yes)?;
 
     if !values.is_empty() {
         let auth_type = if spec.auth.bearer.is_some() {
@@ -217,7 +253,8 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     let missing = credential_status(name.as_str(), &spec, &index)
         .iter()
         .any(|(_, c)| c.is_none());
-    if !spec.auth.keychain.is_empty() && !missing {
+    let unbound = !index.unbound(name.as_str(), &fingerprint).is_empty();
+    if !spec.auth.keychain.is_empty() && !missing && !unbound {
         println!("✓ Authenticated '{name}'");
     } else if missing {
         println!("Store its credentials with: crux mcp auth {name}");
@@ -231,6 +268,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
                 .filter(|v| {
                     !spec.auth.keychain.contains(v)
                         && spec.auth.bearer.as_ref().is_none_or(|b| &b.var != *v)
+                        && spec.auth.oauth.is_none()
                 })
                 .collect()
         })
@@ -249,16 +287,99 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     Ok(())
 }
 
-fn source_of(args: &AddArgs) -> Result<Source> {
-    if let Some(package) = &args.npx {
-        return Ok(Source::Npx {
-            package: package.clone(),
-        });
+fn already_registered(name: &ServerName) -> Error {
+    Error::failed(
+        format!("'{name}' is already registered"),
+        format!(
+            "see it with: crux mcp show {name}; replace it with: crux mcp add {name} --force …"
+        ),
+    )
+}
+
+/// Credentials stored for `name` before this registration (for another definition, or before
+/// it was registered) reach it only after the user confirms it, shown in full. Values given in
+/// this command are stored for it anyway and need no confirmation.
+fn offer_binding(
+    home: &CruxHome,
+    name: &ServerName,
+    registered: &Registered,
+    fingerprint: &str,
+    given: &[(VarName, Secret)],
+    yes: bool,
+) -> Result<()> {
+    let inherited: Vec<String> = crate::registration::inherited(home, name.as_str(), fingerprint)?
+        .into_iter()
+        .filter(|v| !given.iter().any(|(g, _)| g.as_str() == v))
+        .filter(|v| !crate::oauth::spec::ACCOUNTS.contains(&v.as_str()))
+        .collect();
+    if inherited.is_empty() {
+        return Ok(());
     }
-    if let Some(package) = &args.uvx {
-        return Ok(Source::Uvx {
-            package: package.clone(),
-        });
+    let list = inherited.join(", ");
+    let approved = if yes {
+        true
+    } else if std::io::stdin().is_terminal() {
+        for line in crate::registration::describe(
+            name.as_str(),
+            &registered.spec,
+            registered.command_line().as_deref(),
+        ) {
+            eprintln!("{line}");
+        }
+        crate::registration::confirm(&format!(
+            "{list} {} stored for '{name}' before this registration. Hand {} to the command above?",
+            if inherited.len() == 1 { "was" } else { "were" },
+            if inherited.len() == 1 { "it" } else { "them" },
+        ))?
+    } else {
+        false
+    };
+    if approved {
+        crate::registration::bind(home, name.as_str(), fingerprint)?;
+        println!(
+            "✓ {list} of '{name}' now go{} to this registration",
+            if inherited.len() == 1 { "es" } else { "" }
+        );
+    } else {
+        println!("note: {list} of '{name}' stay unused: stored before this registration, they go to it only once you confirm: crux mcp bind {name}");
+    }
+    Ok(())
+}
+
+fn source_of(args: &AddArgs) -> Result<Source> {
+    let package = |spec: &str, npm: bool| {
+        let (name, version) = if npm {
+            crate::registry::split_npm_spec(spec)
+        } else {
+            crate::registry::split_pypi_spec(spec)
+        };
+        let requested = version.filter(|v| !v.is_empty());
+        let ok = |v: &str| {
+            v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+_!^~<>=*".contains(c))
+        };
+        if requested.is_some_and(|v| !ok(v)) {
+            return Err(Error::usage(
+                "the package's version is not a version or a range",
+                if npm {
+                    "name a version: --npx <package>@1.2.3"
+                } else {
+                    "name a version: --uvx <package>==1.2.3"
+                },
+            ));
+        }
+        let mut p = crate::registry::Package::new(name);
+        p.version = requested.map(str::to_string);
+        p.no_install = args.no_install;
+        p.allow_scripts = args.allow_scripts;
+        p.bin = args.bin.clone();
+        Ok(p)
+    };
+    if let Some(spec) = &args.npx {
+        return Ok(Source::Npx(package(spec, true)?));
+    }
+    if let Some(spec) = &args.uvx {
+        return Ok(Source::Uvx(package(spec, false)?));
     }
     if let Some(url) = &args.url {
         return Ok(Source::Url { url: url.clone() });
@@ -280,25 +401,14 @@ fn source_of(args: &AddArgs) -> Result<Source> {
             path: full.to_string_lossy().into_owned(),
         });
     }
-    let mut command = args.command.clone().expect("clap requires one source");
-    let found = if command.contains('/') {
-        // The MCP host starts servers from its own directory: store an absolute path.
-        match std::fs::canonicalize(&command) {
-            Ok(full) if full.is_file() => {
-                command = full.to_string_lossy().into_owned();
-                true
-            }
-            _ => false,
-        }
+    let command = args.command.clone().expect("clap requires one source");
+    // The MCP host starts servers from its own directory: a path is stored absolute.
+    let command = if command.contains('/') {
+        crate::registration::resolve_command(&command)?
     } else {
-        which::which(&command).is_ok()
+        crate::registration::resolve_command(&command)?;
+        command
     };
-    if !found {
-        return Err(Error::failed(
-            format!("the command `{}` is not found", sanitize(&command)),
-            "install it, or give its full path: crux mcp add <MCP> --command /path/to/server",
-        ));
-    }
     Ok(Source::Command { command })
 }
 
@@ -399,7 +509,10 @@ pub fn list(home: &CruxHome, json: bool) -> Result<()> {
                     .collect();
                 serde_json::json!({
                     "name": name, "source": r.spec.source, "args": r.spec.args, "tags": r.spec.tags,
-                    "auth": r.spec.auth, "missing_credentials": missing, "added_at": r.added_at,
+                    "command": r.command_line(), "env": r.spec.env, "allow_env": r.spec.allow_env,
+                    "auth": r.spec.auth, "missing_credentials": missing,
+                    "unbound_credentials": unbound_of(&index, name, r),
+                    "added_at": r.added_at,
                 })
             })
             .collect();
@@ -422,24 +535,36 @@ pub fn list(home: &CruxHome, json: bool) -> Result<()> {
                 .filter(|(_, c)| c.is_none())
                 .map(|(v, _)| v.as_str())
                 .collect();
+            let unbound = unbound_of(&index, name, r);
             let creds = if status.is_empty() {
                 "-".to_owned()
-            } else if missing.is_empty() {
-                format!("{} stored", status.len())
-            } else {
+            } else if !missing.is_empty() {
                 format!("missing {}", missing.join(","))
+            } else if !unbound.is_empty() {
+                format!("unbound {} (crux mcp bind {name})", unbound.join(","))
+            } else {
+                format!("{} stored", status.len())
             };
             [
-                sanitize(name),
-                sanitize(&r.spec.describe_source()),
+                escape_all(name),
+                escape_all(&r.spec.source_summary()),
                 r.spec.auth_kinds().join(","),
                 creds,
-                sanitize(&r.spec.tags.join(",")),
+                escape_all(&r.spec.tags.join(",")),
             ]
         })
         .collect();
     crate::commands::print_table(&["NAME", "SOURCE", "AUTH", "CREDENTIALS", "TAGS"], &rows);
     Ok(())
+}
+
+/// The stored keychain and bearer credentials of a server that its registration may not use.
+fn unbound_of(index: &Index, name: &str, r: &Registered) -> Vec<String> {
+    index
+        .unbound(name, &r.fingerprint())
+        .into_iter()
+        .filter(|v| !crate::oauth::spec::ACCOUNTS.contains(&v.as_str()))
+        .collect()
 }
 
 pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
@@ -448,28 +573,58 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
     let r = registry.require(&name)?;
     let index = Index::load(home)?;
     let status = credential_status(name.as_str(), &r.spec, &index);
+    let fingerprint = r.fingerprint();
+    let bound = |c: &crate::index::Credential| c.bound_to.as_deref() == Some(fingerprint.as_str());
     if json {
         let creds: Vec<_> = status
             .iter()
-            .map(|(v, c)| serde_json::json!({"variable": v, "stored": c.is_some(), "backend": c.as_ref().map(|c| c.backend), "stored_at": c.as_ref().map(|c| &c.stored_at)}))
+            .map(|(v, c)| serde_json::json!({
+                "variable": v, "stored": c.is_some(),
+                "bound": c.as_ref().map(|c| bound(c) || r.spec.auth.oauth.is_some()),
+                "backend": c.as_ref().map(|c| c.backend), "stored_at": c.as_ref().map(|c| &c.stored_at)}))
             .collect();
         let out = serde_json::json!({
             "name": name.as_str(), "source": r.spec.source, "args": r.spec.args, "tags": r.spec.tags,
+            "command": r.command_line(), "env": r.spec.env, "allow_env": r.spec.allow_env,
+            "install_dir": r.installed_at.as_ref().map(|_| crate::install::dir_of(home, &name)),
+            "installed_at": r.installed_at, "fingerprint": fingerprint,
             "auth": r.spec.auth, "credentials": creds, "added_at": r.added_at, "setup_ran_at": r.setup_ran_at,
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         return Ok(());
     }
     println!("name:     {name}");
-    println!("source:   {}", sanitize(&r.spec.describe_source()));
-    if let Some(cmd) = r.spec.command_line() {
+    println!("source:   {}", escape_all(&r.spec.describe_source()));
+    if let Source::Npx(p) | Source::Uvx(p) = &r.spec.source {
+        if let Some(i) = &p.integrity {
+            println!("integrity: {}", escape_all(i));
+        }
+        if r.installed_at.is_some() {
+            println!(
+                "installed: {} ({}; install scripts {})",
+                crate::install::dir_of(home, &name).display(),
+                r.installed_at.as_deref().unwrap_or_default(),
+                if p.allow_scripts { "allowed" } else { "off" }
+            );
+        }
+    }
+    if let Some(cmd) = r.command_line() {
+        println!("starts:   {}", show_command(&cmd));
+        if !r.resolved() {
+            println!("          (looked up in the PATH the host passes: registered before crux resolved commands; resolve it: crux mcp upgrade {name})");
+        }
+    }
+    for (k, v) in &r.spec.env {
+        println!("setting:  {}={}", escape_all(k), escape_all(v));
+    }
+    if !r.spec.allow_env.is_empty() {
         println!(
-            "starts:   {}",
-            sanitize(&shlex::try_join(cmd.iter().map(String::as_str)).unwrap_or_default())
+            "from the host: {} (let through although it loads code)",
+            escape_all(&r.spec.allow_env.join(", "))
         );
     }
     if !r.spec.tags.is_empty() {
-        println!("tags:     {}", sanitize(&r.spec.tags.join(", ")));
+        println!("tags:     {}", escape_all(&r.spec.tags.join(", ")));
     }
     println!("added:    {}", r.added_at);
     for (var, cred) in &status {
@@ -482,14 +637,20 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
             "keychain:"
         };
         match cred {
-            Some(c) => println!("{label} {var} — stored in {} at {}", c.backend, c.stored_at),
+            Some(c) if bound(c) => {
+                println!("{label} {var} — stored in {} at {}", c.backend, c.stored_at)
+            }
+            Some(c) => println!(
+                "{label} {var} — stored in {} at {}, before this registration: not handed to it until you confirm (crux mcp bind {name})",
+                c.backend, c.stored_at
+            ),
             None => println!("{label} {var} — missing (store it: crux mcp auth {name})"),
         }
         if let Some(b) = r.spec.auth.bearer.as_ref().filter(|b| &b.var == var) {
             println!(
                 "          sent as `{}: {}{}<{var}>`",
-                sanitize(&b.header_name),
-                sanitize(&b.header_prefix),
+                escape_all(&b.header_name),
+                escape_all(&b.header_prefix),
                 if b.header_prefix.is_empty() { "" } else { " " }
             );
         }
@@ -524,22 +685,210 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
                     }
                 );
                 if let Some(client) = &state.client_id {
-                    println!("          client {}", sanitize(client));
+                    println!("          client {}", escape_all(client));
                 }
             }
             _ => println!("          not signed in (sign in: crux mcp auth {name})"),
         }
     }
     for (var, command) in &r.spec.auth.external_cli {
-        println!("external: {var} ← `{}` at every launch", sanitize(command));
+        let how = r
+            .external_programs
+            .get(var)
+            .map(|p| {
+                format!(
+                    " ({} resolved to {})",
+                    escape_all(command.split_whitespace().next().unwrap_or("")),
+                    escape_all(p)
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "external: {var} ← `{}` at every launch{how}",
+            escape_all(command)
+        );
     }
     if let Some(cmd) = &r.spec.auth.setup_cmd {
         match &r.setup_ran_at {
-            Some(at) => println!("setup:    `{}` — ran at {at}", sanitize(cmd)),
+            Some(at) => println!("setup:    `{}` — ran at {at}", escape_all(cmd)),
             None => println!(
                 "setup:    `{}` — not run yet (run it: crux mcp auth {name})",
-                sanitize(cmd)
+                escape_all(cmd)
             ),
+        }
+    }
+    Ok(())
+}
+
+/// `crux mcp bind <MCP>`: credentials stored before the current registration go to it once
+/// the user has seen it in full and agreed.
+pub fn bind(home: &CruxHome, name: &str, yes: bool) -> Result<()> {
+    let name = ServerName::parse(name)?;
+    let registry = Registry::load(home)?;
+    let r = registry.require(&name)?;
+    let index = Index::load(home)?;
+    let unbound = unbound_of(&index, name.as_str(), r);
+    if unbound.is_empty() {
+        println!("✓ Every stored credential of '{name}' already goes to its registration");
+        return Ok(());
+    }
+    for line in crate::registration::describe(name.as_str(), &r.spec, r.command_line().as_deref()) {
+        println!("{line}");
+    }
+    let list = unbound.join(", ");
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                format!("handing {list} to '{name}' needs a confirmation, and there is no terminal to ask on"),
+                format!("read the registration above, then: crux mcp bind {name} --yes"),
+            ));
+        }
+        if !crate::registration::confirm(&format!("Hand {list} to the command above?"))? {
+            println!("Nothing changed.");
+            return Ok(());
+        }
+    }
+    crate::registration::bind(home, name.as_str(), &r.fingerprint())?;
+    println!("✓ {list} of '{name}' now go to this registration");
+    Ok(())
+}
+
+/// `crux mcp upgrade`: re-pins installed servers, pins servers registered before pinning, and
+/// resolves commands registered before crux resolved them — each shown old → new first.
+pub fn upgrade(
+    home: &CruxHome,
+    names: &[String],
+    all: bool,
+    to: Option<&str>,
+    yes: bool,
+) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let targets: Vec<ServerName> = if all {
+        registry
+            .servers
+            .keys()
+            .map(|n| ServerName::parse(n))
+            .collect::<Result<_>>()?
+    } else {
+        names
+            .iter()
+            .map(|n| ServerName::parse(n))
+            .collect::<Result<_>>()?
+    };
+    let mut plan: Vec<(ServerName, Registered, ServerSpec, String)> = Vec::new();
+    for name in &targets {
+        let r = registry.require(name)?.clone();
+        let mut spec = r.spec.clone();
+        let change = match &mut spec.source {
+            Source::Npx(p) | Source::Uvx(p) if p.no_install => {
+                println!("- {name}: runs through npx/uvx by choice (--no-install); to pin it: crux mcp add {name} --npx <package> --force");
+                continue;
+            }
+            Source::Npx(p) | Source::Uvx(p) => {
+                let ecosystem = if matches!(r.spec.source, Source::Npx(_)) {
+                    crate::install::Ecosystem::Npm
+                } else {
+                    crate::install::Ecosystem::PyPi
+                };
+                let (base, embedded) =
+                    if p.unpinned_legacy() && ecosystem == crate::install::Ecosystem::Npm {
+                        let (b, v) = crate::registry::split_npm_spec(&p.package);
+                        (b.to_string(), v.map(str::to_string))
+                    } else {
+                        (p.package.clone(), None)
+                    };
+                let target = crate::install::newest_version(
+                    home,
+                    ecosystem,
+                    &base,
+                    to.or(embedded.as_deref()),
+                )?;
+                if p.pinned() && p.version.as_deref() == Some(target.as_str()) {
+                    println!("✓ {name}: {} {target} is pinned already", escape_all(&base));
+                    continue;
+                }
+                let old = match &p.version {
+                    Some(v) if p.pinned() => v.clone(),
+                    _ => "unpinned (fetched by npx/uvx at every start)".into(),
+                };
+                p.package = base;
+                p.version = Some(target.clone());
+                p.integrity = None;
+                format!("{name}: {} {old} → {target}", escape_all(&p.package))
+            }
+            _ if to.is_some() => {
+                return Err(Error::usage(
+                    format!("'{name}' is not an npm or PyPI package, so it has no version to pin"),
+                    format!("see it with: crux mcp show {name}"),
+                ))
+            }
+            Source::Command { .. } | Source::Local { .. } if !r.resolved() => {
+                let program = r
+                    .command_line()
+                    .unwrap_or_default()
+                    .first()
+                    .cloned()
+                    .unwrap_or_default();
+                format!(
+                    "{name}: `{}` resolved to its full path once, instead of at every start",
+                    escape_all(&program)
+                )
+            }
+            _ => {
+                if !all {
+                    println!("✓ {name}: nothing to upgrade");
+                }
+                continue;
+            }
+        };
+        plan.push((name.clone(), r, spec, change));
+    }
+    if plan.is_empty() {
+        return Ok(());
+    }
+    for (_, _, _, change) in &plan {
+        println!("{change}");
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                "upgrading needs a confirmation, and there is no terminal to ask on",
+                "read the changes above, then run the same command with --yes",
+            ));
+        }
+        if !crate::registration::confirm("Upgrade?")? {
+            println!("Nothing changed.");
+            return Ok(());
+        }
+    }
+    for (name, old, spec, change) in plan {
+        let mut pending = crate::registration::prepare(home, &name, spec)?;
+        pending.registered.added_at = old.added_at.clone();
+        pending.registered.setup_ran_at = old.setup_ran_at.clone();
+        let new_fingerprint = pending.registered.fingerprint();
+        let registered = {
+            let _lock = home.lock()?;
+            let mut registry = Registry::load(home)?;
+            if registry.get(&name).map(Registered::fingerprint) != Some(old.fingerprint()) {
+                return Err(Error::failed(
+                    format!("'{name}' changed while it was being upgraded; nothing was replaced"),
+                    format!("run it again: crux mcp upgrade {name}"),
+                ));
+            }
+            let registered = pending.commit(home, &mut registry)?;
+            // The user approved this change: what went to the old registration goes to this one.
+            let mut index = Index::load(home)?;
+            index.rebind(name.as_str(), &old.fingerprint(), &new_fingerprint);
+            index.save(home)?;
+            registered
+        };
+        println!("✓ {change}");
+        if registered.command_line() != old.command_line() {
+            println!(
+                "  runs: {}",
+                show_command(&registered.command_line().unwrap_or_default())
+            );
+            println!("  Projects using '{name}' pick it up with: crux project sync --all");
         }
     }
     Ok(())
@@ -597,6 +946,12 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
     }
     registry.servers.remove(name.as_str());
     registry.save(home)?;
+    if crate::install::remove(home, &name)? {
+        println!(
+            "✓ Deleted its install ({})",
+            crate::install::dir_of(home, &name).display()
+        );
+    }
     println!("✓ Removed '{name}'");
     let using: Vec<String> = crate::project::Projects::load(home)?
         .projects

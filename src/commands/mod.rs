@@ -22,6 +22,13 @@ pub fn execute(cli: Cli) -> Result<()> {
                 yes,
                 keep_secrets,
             } => mcp::remove(&home, &name, yes, keep_secrets),
+            McpCommand::Bind { name, yes } => mcp::bind(&home, &name, yes),
+            McpCommand::Upgrade {
+                names,
+                all,
+                to,
+                yes,
+            } => mcp::upgrade(&home, &names, all, to.as_deref(), yes),
             McpCommand::Auth(args) => auth::run(args, &home),
             McpCommand::Probe(args) => oauth::probe(*args, &home),
         },
@@ -29,7 +36,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Backend(args) => backend::run(args, &home),
         Command::Launch { command } => Err(crate::launch::run(&command, &home)),
         Command::Bridge => crate::bridge::run(&home),
-        Command::Headers { name } => oauth::headers(&home, &name),
+        Command::Headers { name, no_url_check } => oauth::headers(&home, &name, no_url_check),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
             Ok(())

@@ -438,7 +438,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                     (r, "streamable-http", Some(url.to_string()))
                 }
                 None => {
-                    let argv = registered.spec.command_line().unwrap_or_default();
+                    let argv = registered.command_line().unwrap_or_default();
                     let exe = std::env::current_exe()
                         .map_err(|e| Error::io("cannot find crux's own path", e))?;
                     let mut cmd = std::process::Command::new(exe);
@@ -470,7 +470,8 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
         if let Some(c) = call {
             out["call"] = c;
         }
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        let text = serde_json::to_string_pretty(&out).expect("JSON");
+        println!("{}", crate::redact::mask(&text));
         return Ok(());
     }
     println!(
@@ -488,7 +489,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
             .map(|a| {
                 a.iter()
                     .filter_map(|i| i.get("text").and_then(Value::as_str))
-                    .map(sanitize)
+                    .map(|t| crate::redact::mask(&sanitize(t)).into_owned())
                     .collect()
             })
             .unwrap_or_default();
@@ -547,10 +548,13 @@ pub fn offer_sign_in(home: &CruxHome, mcp: &ServerName) -> Result<()> {
 /// `crux headers <MCP>`: the auth headers of a remote server as a JSON object, for hosts that
 /// run a headers helper (Claude Code's `headersHelper`). It prints a token on purpose: it is
 /// meant to be read by the host, never written to a file.
-pub fn headers(home: &CruxHome, name: &str) -> Result<()> {
+pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
     let mcp = ServerName::parse(name)?;
     let registry = Registry::load(home)?;
     let registered = registry.require(&mcp)?;
+    if let Some(url) = registered.spec.url() {
+        check_destination(&mcp, url, no_url_check)?;
+    }
     let (header, value) = match (
         &registered.spec.auth.oauth,
         &registered.spec.auth.bearer,
@@ -588,4 +592,35 @@ pub fn headers(home: &CruxHome, name: &str) -> Result<()> {
     map.insert(header, Value::String(value.expose().to_string()));
     println!("{}", Value::Object(map));
     Ok(())
+}
+
+/// The URL a headers helper's output goes to, as the host states it.
+const HOST_URL_VAR: &str = "CLAUDE_CODE_MCP_SERVER_URL";
+
+/// A credential is printed for a host only when the host says it sends it to the registered
+/// URL: a project's `.mcp.json` that runs `crux headers github` for another URL gets nothing.
+fn check_destination(mcp: &ServerName, registered: &str, no_url_check: bool) -> Result<()> {
+    let same = |a: &str, b: &str| match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    match std::env::var(HOST_URL_VAR).ok().filter(|u| !u.is_empty()) {
+        Some(host) if same(&host, registered) => Ok(()),
+        Some(host) => Err(Error::failed(
+            format!(
+                "the host would send the headers of '{mcp}' to {}, not to its registered URL {}, so crux printed nothing",
+                crate::oauth::http::redact_url(&host),
+                crate::oauth::http::redact_url(registered)
+            ),
+            format!("remove that entry from the project's .mcp.json (crux writes its own with: crux project sync --headers-helper); see the registered URL: crux mcp show {mcp}"),
+        )),
+        None if no_url_check => {
+            eprintln!("warning: --no-url-check: crux cannot tell where the host sends the headers of '{mcp}'; any project file that runs this command receives the credential");
+            Ok(())
+        }
+        None => Err(Error::failed(
+            format!("the host did not say where it sends the headers of '{mcp}' ({HOST_URL_VAR} is not set), so crux printed nothing"),
+            format!("run it as Claude Code's headersHelper (crux project sync --headers-helper); for a host that names no URL: crux headers {mcp} --no-url-check"),
+        )),
+    }
 }

@@ -1,15 +1,16 @@
 //! `crux project create | install | uninstall | sync | status`.
 
 use crate::cli::ProjectCommand;
-use crate::error::{sanitize, Error, Result};
+use crate::error::{escape_all, sanitize, Error, Result};
 use crate::home::CruxHome;
 use crate::index::Index;
 use crate::names::ServerName;
 use crate::project::{
     find_project, require_project, ProjectFile, ProjectServer, Projects, PROJECT_FILE,
 };
-use crate::registry::{Registered, Registry, ServerSpec, Source};
+use crate::registry::{Registry, ServerSpec, Source};
 use crate::sync;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub fn run(command: ProjectCommand, home: &CruxHome) -> Result<()> {
@@ -17,7 +18,7 @@ pub fn run(command: ProjectCommand, home: &CruxHome) -> Result<()> {
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     match command {
         ProjectCommand::Create { name } => create(home, &cwd, name),
-        ProjectCommand::Install { mcps } => install(home, &cwd, &mcps),
+        ProjectCommand::Install { mcps, yes } => install(home, &cwd, &mcps, yes),
         ProjectCommand::Uninstall { mcp } => uninstall(home, &cwd, &mcp),
         ProjectCommand::Sync {
             all,
@@ -63,15 +64,22 @@ fn create(home: &CruxHome, cwd: &Path, name: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn install(home: &CruxHome, cwd: &Path, mcps: &[String]) -> Result<()> {
+fn install(home: &CruxHome, cwd: &Path, mcps: &[String], yes: bool) -> Result<()> {
     let names: Vec<ServerName> = mcps
         .iter()
         .map(|m| ServerName::parse(m))
         .collect::<Result<_>>()?;
-    let _lock = home.lock()?;
     let dir = find_project(cwd).unwrap_or_else(|| cwd.to_path_buf());
-    let mut registry = Registry::load(home)?;
     let existing = ProjectFile::load(&dir)?;
+    if names.is_empty() {
+        let Some(project) = existing else {
+            return Err(Error::failed(
+                format!("no {PROJECT_FILE} here or in any parent directory"),
+                "create one (crux project create) or name servers: crux project install <MCP>",
+            ));
+        };
+        return teammate(home, &dir, &project, yes);
+    }
     let created = existing.is_none();
     let mut project = existing.unwrap_or_else(|| {
         ProjectFile::new(
@@ -80,75 +88,131 @@ fn install(home: &CruxHome, cwd: &Path, mcps: &[String]) -> Result<()> {
                 .unwrap_or_else(|| "project".into()),
         )
     });
-    if names.is_empty() {
-        if created {
-            return Err(Error::failed(
-                format!("no {PROJECT_FILE} here or in any parent directory"),
-                "create one (crux project create) or name servers: crux project install <MCP>",
-            ));
-        }
-        // The teammate flow: register what crux.json defines and this machine lacks.
-        let mut added = Vec::new();
-        for (name, server) in &project.servers {
-            if let ProjectServer::Spec(spec) = server {
-                if !registry.servers.contains_key(name) {
-                    registry.servers.insert(
-                        name.clone(),
-                        Registered {
-                            spec: (**spec).clone(),
-                            added_at: crate::index::now_rfc3339(),
-                            setup_ran_at: None,
-                        },
-                    );
-                    added.push(name.clone());
-                }
-            }
-        }
-        if !added.is_empty() {
-            registry.save(home)?;
-            for name in &added {
-                let spec = &registry.servers[name].spec;
-                println!(
-                    "✓ Registered '{name}' from {PROJECT_FILE}: {}",
-                    sanitize(&spec.describe_source())
-                );
-                for (var, command) in &spec.auth.external_cli {
-                    println!("  runs at every launch, for {var}: {}", sanitize(command));
-                }
-                if let Some(command) = &spec.auth.setup_cmd {
-                    println!(
-                        "  setup command (run by crux mcp auth {name}): {}",
-                        sanitize(command)
-                    );
-                }
-            }
-        }
-    } else {
-        for name in &names {
-            let spec = registry.require(name)?.spec.clone();
-            project
-                .servers
-                .insert(name.to_string(), ProjectServer::Spec(Box::new(spec)));
-        }
-        project.save(&dir)?;
-        if created {
-            println!("✓ Created {}", dir.join(PROJECT_FILE).display());
-        }
-        for name in &names {
-            println!("✓ Added '{name}' to {PROJECT_FILE}");
-        }
+    let _lock = home.lock()?;
+    let registry = Registry::load(home)?;
+    for name in &names {
+        let spec = registry.require(name)?.spec.clone();
+        project
+            .servers
+            .insert(name.to_string(), ProjectServer::Spec(Box::new(spec)));
     }
+    // Everything is checked before anything is written: the new .mcp.json is planned from the
+    // new crux.json, and only then are both written.
     let mut projects = Projects::load(home)?;
-    let changed = sync_one(home, &dir, &registry, &mut projects)?;
+    let plan = plan_sync(home, &dir, &project, &registry, &projects)?;
+    project.save(&dir)?;
+    if created {
+        println!("✓ Created {}", dir.join(PROJECT_FILE).display());
+    }
+    for name in &names {
+        println!("✓ Added '{name}' to {PROJECT_FILE}");
+    }
+    let changed = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
     report_sync(&dir, changed);
-    let gaps = project_gaps(home, &dir, &registry)?;
+    report_gaps(home, &dir, &registry)
+}
+
+fn report_gaps(home: &CruxHome, dir: &Path, registry: &Registry) -> Result<()> {
+    let gaps = project_gaps(home, dir, registry)?;
     for (server, server_gaps) in &gaps {
         for gap in server_gaps {
             println!("! {server}: {} — {}", gap.problem, gap.fix);
         }
     }
     Ok(())
+}
+
+/// The teammate flow: registers what a cloned `crux.json` defines and this machine lacks —
+/// shown in full first (every argument, every command whole, invisible characters escaped),
+/// and only once the user confirms (`--yes` for scripts). Credentials stored for those names
+/// before go to them as part of that confirmation. Then syncs.
+fn teammate(home: &CruxHome, dir: &Path, project: &ProjectFile, yes: bool) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let index = Index::load(home)?;
+    let candidates: Vec<(ServerName, ServerSpec)> = project
+        .servers
+        .iter()
+        .filter_map(|(name, server)| match server {
+            ProjectServer::Spec(spec) if !registry.servers.contains_key(name) => {
+                Some(ServerName::parse(name).map(|n| (n, (**spec).clone())))
+            }
+            _ => None,
+        })
+        .collect::<Result<_>>()?;
+    if !candidates.is_empty() {
+        println!(
+            "{} defines {} server(s) that this machine has not registered:",
+            dir.join(PROJECT_FILE).display(),
+            candidates.len()
+        );
+        for (name, spec) in &candidates {
+            for line in crate::registration::describe(name.as_str(), spec, None) {
+                println!("{line}");
+            }
+            let stored: Vec<String> = index
+                .servers
+                .get(name.as_str())
+                .map(|e| e.credentials.keys().cloned().collect())
+                .unwrap_or_default();
+            if !stored.is_empty() {
+                println!(
+                    "  it would receive credentials already stored here for '{name}': {}",
+                    stored.join(", ")
+                );
+            }
+        }
+        let approved = if yes {
+            true
+        } else if std::io::stdin().is_terminal() {
+            crate::registration::confirm(&format!(
+                "Register {} and let {} run with these credentials?",
+                if candidates.len() == 1 { "it" } else { "them" },
+                if candidates.len() == 1 { "it" } else { "them" },
+            ))?
+        } else {
+            return Err(Error::failed(
+                format!(
+                    "{} registered nothing: the servers above run on this machine with your credentials, so crux asks first, and there is no terminal to ask on",
+                    PROJECT_FILE
+                ),
+                "read the definitions above, then: crux project install --yes",
+            ));
+        };
+        if !approved {
+            println!("Nothing registered.");
+            return Ok(());
+        }
+        // Every install is done (into staging) before anything is registered.
+        let mut pendings = Vec::new();
+        for (name, spec) in candidates {
+            pendings.push(crate::registration::prepare(home, &name, spec)?);
+        }
+        let _lock = home.lock()?;
+        let mut registry = Registry::load(home)?;
+        let mut index = Index::load(home)?;
+        for pending in pendings {
+            let name = pending.name.clone();
+            if registry.get(&name).is_some() {
+                continue;
+            }
+            let registered = pending.commit(home, &mut registry)?;
+            index.bind_all(name.as_str(), &registered.fingerprint());
+            println!(
+                "✓ Registered '{name}' from {PROJECT_FILE}: {}",
+                escape_all(&registered.spec.describe_source())
+            );
+        }
+        index.save(home)?;
+    }
+    let _lock = home.lock()?;
+    let registry = Registry::load(home)?;
+    let mut projects = Projects::load(home)?;
+    let plan = plan_sync(home, dir, project, &registry, &projects)?;
+    let changed = apply_sync(dir, plan, &mut projects)?;
+    projects.save(home)?;
+    report_sync(dir, changed);
+    report_gaps(home, dir, &registry)
 }
 
 fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
@@ -162,10 +226,11 @@ fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
             "see what it holds: crux project status",
         ));
     }
-    project.save(&dir)?;
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
-    let changed = sync_one(home, &dir, &registry, &mut projects)?;
+    let plan = plan_sync(home, &dir, &project, &registry, &projects)?;
+    project.save(&dir)?;
+    let changed = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
     println!("✓ Removed '{name}' from {PROJECT_FILE}");
     report_sync(&dir, changed);
@@ -178,6 +243,76 @@ fn report_sync(dir: &Path, changed: bool) {
     } else {
         println!("✓ {} is up to date", dir.join(sync::MCP_FILE).display());
     }
+}
+
+/// A project's `.mcp.json`, computed and checked but not written yet.
+struct SyncPlan {
+    bytes: Option<Vec<u8>>,
+    generated: Vec<String>,
+}
+
+/// Computes one project's `.mcp.json` from `project`; writes nothing in the project.
+fn plan_sync(
+    home: &CruxHome,
+    dir: &Path,
+    project: &ProjectFile,
+    registry: &Registry,
+    projects: &Projects,
+) -> Result<SyncPlan> {
+    let (servers, unregistered) = sync::resolve(project, dir, registry)?;
+    for name in &unregistered {
+        eprintln!(
+            "note: '{}' in {} is not registered on this machine, so it gets no entry; register what {PROJECT_FILE} defines: crux project install",
+            sanitize(name),
+            dir.join(PROJECT_FILE).display()
+        );
+    }
+    let launcher = if servers.iter().any(|(_, r)| {
+        !r.spec.auth.launch_vars().is_empty()
+            || r.spec.auth.oauth.is_some()
+            || r.spec.auth.bearer.is_some()
+    }) {
+        sync::install_launchers(home)?
+    } else {
+        home.launchers_dir().join("keychain-auth.sh")
+    };
+    let tracked = projects.projects.get(dir).cloned().unwrap_or_default();
+    let helper = if tracked.headers_helper {
+        Some(sync::headers_helper_prefix(home)?)
+    } else {
+        None
+    };
+    let entries: Vec<(String, serde_json::Value)> = servers
+        .iter()
+        .map(|(name, registered)| {
+            (
+                name.clone(),
+                sync::entry_for(name, registered, &launcher, helper.as_deref()),
+            )
+        })
+        .collect();
+    let bytes = sync::plan_mcp_json(dir, &entries, &tracked.generated)?;
+    Ok(SyncPlan {
+        bytes,
+        generated: entries.into_iter().map(|(n, _)| n).collect(),
+    })
+}
+
+/// Writes a planned `.mcp.json` and records what crux generated. Returns whether it wrote.
+fn apply_sync(dir: &Path, plan: SyncPlan, projects: &mut Projects) -> Result<bool> {
+    let changed = match &plan.bytes {
+        Some(bytes) => {
+            sync::write_planned(dir, bytes)?;
+            true
+        }
+        None => false,
+    };
+    let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
+    tracked.generated = plan.generated;
+    if changed {
+        tracked.synced_at = Some(crate::index::now_rfc3339());
+    }
+    Ok(changed)
 }
 
 /// Regenerates one project's `.mcp.json`; records what crux generated. Holds the lock.
@@ -193,35 +328,8 @@ fn sync_one(
             "create it: crux project create",
         )
     })?;
-    let specs = sync::resolve(&project, dir, registry)?;
-    let launcher = if specs.iter().any(|(_, s)| {
-        !s.auth.launch_vars().is_empty() || s.auth.oauth.is_some() || s.auth.bearer.is_some()
-    }) {
-        sync::install_launchers(home)?
-    } else {
-        home.launchers_dir().join("keychain-auth.sh")
-    };
-    let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
-    let helper = if tracked.headers_helper {
-        Some(sync::headers_helper_prefix(home)?)
-    } else {
-        None
-    };
-    let entries: Vec<(String, serde_json::Value)> = specs
-        .iter()
-        .map(|(name, spec)| {
-            (
-                name.clone(),
-                sync::entry_for(name, spec, &launcher, helper.as_deref()),
-            )
-        })
-        .collect();
-    let changed = sync::write_mcp_json(dir, &entries, &tracked.generated)?;
-    tracked.generated = entries.into_iter().map(|(n, _)| n).collect();
-    if changed {
-        tracked.synced_at = Some(crate::index::now_rfc3339());
-    }
-    Ok(changed)
+    let plan = plan_sync(home, dir, &project, registry, projects)?;
+    apply_sync(dir, plan, projects)
 }
 
 fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>) -> Result<()> {
@@ -288,49 +396,68 @@ pub struct Gap {
     pub fix: String,
 }
 
-/// What stands between a server and a successful start, read from the index and PATH only
-/// (no keystore is unlocked).
+/// What stands between a server and a successful start, read from the registry, the index and
+/// the file system only (no keystore is unlocked).
 fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry) -> Vec<Gap> {
     let mut gaps = Vec::new();
-    if !registry.servers.contains_key(name) {
+    let registered = registry.servers.get(name);
+    if registered.is_none() {
         gaps.push(Gap {
-            problem: "it is not registered on this machine, so the launcher hands it nothing"
+            problem: "it is not registered on this machine, so it gets no entry and the launcher hands it nothing"
                 .into(),
-            fix: "crux project install (registers what crux.json defines)".into(),
+            fix: "crux project install (registers what crux.json defines, after you confirm)".into(),
         });
     }
     let on_path = |program: &str| {
         program.contains('/') && Path::new(program).is_file() || which::which(program).is_ok()
     };
-    match &spec.source {
-        Source::Npx { .. } if !on_path("npx") => gaps.push(Gap { problem: "npx is not on PATH".into(), fix: "install Node.js (npm ships npx)".into() }),
-        Source::Uvx { .. } if !on_path("uvx") => gaps.push(Gap { problem: "uvx is not on PATH".into(), fix: "install uv (pipx install uv)".into() }),
-        Source::Command { command } if !on_path(command) => gaps.push(Gap {
-            problem: format!("`{}` is not on PATH", sanitize(command)),
-            fix: format!("install it, or re-register with its full path: crux mcp add {name} --force --command /path/…"),
-        }),
-        Source::Local { path } if !Path::new(path).is_file() => gaps.push(Gap {
-            problem: format!("{} is missing", sanitize(path)),
-            fix: format!("restore it, or re-register: crux mcp add {name} --force --local <path>"),
-        }),
-        _ => {}
+    if let Some(r) = registered {
+        if let Some(program) = r.command_line().and_then(|c| c.into_iter().next()) {
+            let present = if r.resolved() {
+                Path::new(&program).is_file()
+            } else {
+                on_path(&program)
+            };
+            if !present {
+                let fix = match &spec.source {
+                    Source::Npx(p) | Source::Uvx(p) if p.pinned() => {
+                        format!(
+                            "install it again: crux mcp upgrade {name} --to {}",
+                            sanitize(p.version.as_deref().unwrap_or(""))
+                        )
+                    }
+                    Source::Local { .. } => format!(
+                        "restore it, or re-register: crux mcp add {name} --force --local <path>"
+                    ),
+                    _ => format!(
+                        "install `{}`, or re-register: crux mcp add {name} --force …",
+                        sanitize(&program)
+                    ),
+                };
+                gaps.push(Gap {
+                    problem: format!("`{}` is missing", sanitize(&program)),
+                    fix,
+                });
+            }
+        }
     }
+    let fingerprint = registered.map(|r| r.fingerprint());
     for var in spec
         .auth
         .keychain
         .iter()
         .chain(spec.auth.bearer.iter().map(|b| &b.var))
     {
-        if index
-            .servers
-            .get(name)
-            .and_then(|s| s.credentials.get(var))
-            .is_none()
-        {
-            gaps.push(Gap {
+        match index.servers.get(name).and_then(|s| s.credentials.get(var)) {
+            None => gaps.push(Gap {
                 problem: format!("{var} is not stored"),
                 fix: format!("crux mcp auth {name}"),
-            });
+            }),
+            Some(cred) if fingerprint.is_some() && cred.bound_to != fingerprint => gaps.push(Gap {
+                problem: format!("{var} was stored before this registration, so the launcher does not hand it over"),
+                fix: format!("crux mcp bind {name}"),
+            }),
+            Some(_) => {}
         }
     }
     if spec
@@ -356,9 +483,13 @@ fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry
         }
     }
     for (var, command) in &spec.auth.external_cli {
-        let program = shlex::split(command)
-            .and_then(|w| w.into_iter().next())
-            .unwrap_or_default();
+        let program = registered
+            .and_then(|r| r.external_programs.get(var).cloned())
+            .unwrap_or_else(|| {
+                shlex::split(command)
+                    .and_then(|w| w.into_iter().next())
+                    .unwrap_or_default()
+            });
         if !on_path(&program) {
             gaps.push(Gap {
                 problem: format!("`{}` (for {var}) is not on PATH", sanitize(&program)),
@@ -366,13 +497,7 @@ fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Registry
             });
         }
     }
-    if spec.auth.setup_cmd.is_some()
-        && registry
-            .servers
-            .get(name)
-            .and_then(|r| r.setup_ran_at.as_ref())
-            .is_none()
-    {
+    if spec.auth.setup_cmd.is_some() && registered.and_then(|r| r.setup_ran_at.as_ref()).is_none() {
         gaps.push(Gap {
             problem: "its setup command has not run".into(),
             fix: format!("crux mcp auth {name}"),
@@ -388,11 +513,25 @@ fn project_gaps(
 ) -> Result<Vec<(String, Vec<Gap>)>> {
     let project = ProjectFile::load(dir)?.ok_or_else(|| require_project(dir).unwrap_err())?;
     let index = Index::load(home)?;
-    let specs = sync::resolve(&project, dir, registry)?;
-    Ok(specs
-        .iter()
-        .map(|(name, spec)| (name.clone(), server_gaps(name, spec, &index, registry)))
-        .collect())
+    let mut out = Vec::new();
+    for (name, server) in &project.servers {
+        let spec = match (registry.servers.get(name), server) {
+            (Some(r), _) => r.spec.clone(),
+            (None, ProjectServer::Spec(spec)) => (**spec).clone(),
+            (None, ProjectServer::Registered) => {
+                return Err(Error::failed(
+                    format!(
+                        "{} names '{}', which is not registered here",
+                        dir.join(PROJECT_FILE).display(),
+                        sanitize(name)
+                    ),
+                    format!("register it: crux mcp add {} …", sanitize(name)),
+                ))
+            }
+        };
+        out.push((name.clone(), server_gaps(name, &spec, &index, registry)));
+    }
+    Ok(out)
 }
 
 fn status(home: &CruxHome, cwd: &Path, all: bool, json: bool) -> Result<()> {

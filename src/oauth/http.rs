@@ -1,6 +1,11 @@
-//! The HTTP client crux speaks OAuth and Streamable HTTP with: `ureq` 2, one agent, bounded
-//! timeouts, and every status answered as a [`Response`] rather than an error, so callers can
-//! read a 401's challenge or a token endpoint's `error` body.
+//! The HTTP client crux speaks OAuth and Streamable HTTP with: `ureq` 2, bounded timeouts, and
+//! every status answered as a [`Response`] rather than an error, so callers can read a 401's
+//! challenge or a token endpoint's `error` body.
+//!
+//! No request that can carry a credential follows a redirect: a 3xx is an error that names only
+//! the redirect's origin. (ureq drops `Authorization` on a cross-origin redirect, but not other
+//! headers, a form body or a token in a body.) Only [`Http::get`], which fetches public metadata
+//! and never carries a credential, follows redirects.
 
 use crate::error::{sanitize, Error, Result};
 use crate::secret::Secret;
@@ -12,9 +17,22 @@ use std::time::Duration;
 /// cannot make it allocate without bound.
 const MAX_BODY: u64 = 4 << 20;
 
+/// Form fields of token, revocation and registration requests that carry a secret.
+const SECRET_FORM_FIELDS: &[&str] = &[
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "client_secret",
+    "client_assertion",
+    "token",
+];
+
 #[derive(Clone)]
 pub struct Http {
+    /// Never follows a redirect.
     agent: ureq::Agent,
+    /// Follows redirects: for credential-free metadata GETs only.
+    follow: ureq::Agent,
 }
 
 pub struct Response {
@@ -31,18 +49,22 @@ impl Default for Http {
 
 impl Http {
     pub fn new(read_timeout: Duration) -> Http {
-        Http {
-            agent: ureq::AgentBuilder::new()
+        let builder = || {
+            ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_secs(10))
                 .timeout_read(read_timeout)
                 .timeout_write(Duration::from_secs(30))
                 .user_agent(concat!("crux/", env!("CARGO_PKG_VERSION")))
-                .build(),
+        };
+        Http {
+            agent: builder().redirects(0).build(),
+            follow: builder().redirects(5).build(),
         }
     }
 
+    /// A GET of public metadata (no credential goes with it), following redirects.
     pub fn get(&self, url: &str) -> Result<Response> {
-        self.send(self.agent.get(url), None)
+        self.send(self.follow.get(url), None)
     }
 
     /// A form POST (`application/x-www-form-urlencoded`), the shape of every token request.
@@ -58,7 +80,14 @@ impl Http {
             .set("Accept", "application/json")
             .set("Content-Type", "application/x-www-form-urlencoded");
         if let Some((user, password)) = basic_auth {
+            crate::redact::remember(password);
             req = req.set("Authorization", &basic_header(user, password));
+        }
+        // What an error answer might echo back is never printed.
+        for (key, value) in form {
+            if SECRET_FORM_FIELDS.contains(key) {
+                crate::redact::remember(&Secret::new(*value));
+            }
         }
         let body = zeroize::Zeroizing::new(encode_form(form));
         self.send(req, Some(body.as_bytes()))
@@ -85,6 +114,7 @@ impl Http {
             None => req.call(),
         };
         match result {
+            Ok(inner) if (300..400).contains(&inner.status()) => Err(redirected(&url, &inner)),
             Ok(inner) | Err(ureq::Error::Status(_, inner)) => Ok(Response {
                 status: inner.status(),
                 url: redact_url(&url),
@@ -115,6 +145,24 @@ impl Http {
             )),
         }
     }
+}
+
+/// A redirect crux did not follow: where it pointed, by origin only (its path or query may
+/// carry a code or a token).
+fn redirected(url: &str, resp: &ureq::Response) -> Error {
+    let target = resp
+        .header("location")
+        .and_then(|l| url::Url::parse(url).ok()?.join(l).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| "an unreadable location".into());
+    Error::failed(
+        format!(
+            "{} answered with a redirect (HTTP {}) to {target}; crux does not send credentials across a redirect, so it stopped there",
+            redact_url(url),
+            resp.status()
+        ),
+        "if the server moved, register its new URL (crux mcp add <MCP> --url <new URL> --force); otherwise tell its operator",
+    )
 }
 
 impl Response {

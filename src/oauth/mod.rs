@@ -203,7 +203,8 @@ impl Session {
         for (acct, value) in changes {
             let var = account(acct);
             match value {
-                Some(_) => index.record(&name, &var, backend, AuthType::Oauth),
+                // OAuth tokens are bound to their resource (the registered URL) instead.
+                Some(_) => index.record(&name, &var, backend, AuthType::Oauth, None),
                 None => {
                     if index.get(&name, &var).is_some() {
                         store.delete(&name, &var)?;

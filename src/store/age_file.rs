@@ -56,6 +56,9 @@ impl AgeFileStore {
     }
 
     fn load_identity(&self) -> Result<Option<x25519::Identity>> {
+        // A key that others can read is not a secret any more, and one they can write may not
+        // be the user's: refused, as ssh refuses such a key.
+        fsutil::check_private(&self.identity)?;
         let Some(bytes) = fsutil::read_optional(&self.identity)? else {
             return Ok(None);
         };
@@ -187,8 +190,8 @@ impl AgeFileStore {
 }
 
 fn parse_contents(plain: &[u8]) -> std::result::Result<Contents, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(plain).map_err(|e| format!("invalid JSON ({e})"))?;
+    let mut value: serde_json::Value = serde_json::from_slice(plain)
+        .map_err(|e| format!("invalid JSON ({})", crate::error::json_error(&e)))?;
     let top = value.as_object_mut().ok_or("not a JSON object")?;
     // `{"version": N, "secrets": {...}}`; a server named "version" holds an object, not a number.
     let servers = match top.get("version") {

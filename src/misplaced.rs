@@ -1,0 +1,320 @@
+//! Credentials typed in the wrong place: a token in a server's URL, arguments, settings, header
+//! prefix or commands would be stored in `registry.json` and copied into `crux.json`, which users
+//! commit. Each is refused before anything is written, naming the form that keeps it in the
+//! keystore; the offending text is never repeated (it may be the credential). The same checks
+//! apply to definitions read from a project's `crux.json`.
+
+use crate::error::{sanitize, Error, Result};
+use crate::names::looks_like_token;
+use crate::registry::{ServerSpec, Source};
+
+/// Flag names (lowercase, `_` as `-`, without dashes) whose value is a credential.
+const SECRET_FLAG_ENDINGS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "api-key",
+    "apikey",
+    "access-key",
+    "private-key",
+    "auth-key",
+    "credential",
+    "credentials",
+];
+
+/// Words in a setting's name that make it a credential, not a setting.
+const SECRET_NAME_PARTS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "API_KEY",
+    "APIKEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+];
+
+/// Query parameters (lowercase) that carry a credential.
+const SECRET_QUERY_PARTS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "auth",
+    "sig",
+    "signature",
+    "session",
+];
+
+fn refused(name: &str, what: &str, fix: String) -> Error {
+    Error::failed(
+        format!(
+            "server '{}': {what}; crux keeps credentials in the keystore, never in registry.json or crux.json (the text is not shown)",
+            sanitize(name)
+        ),
+        fix,
+    )
+}
+
+fn secret_flag(word: &str) -> bool {
+    let flag = word
+        .trim_start_matches('-')
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    word.starts_with('-') && SECRET_FLAG_ENDINGS.iter().any(|e| flag.ends_with(e))
+}
+
+/// Whether a setting's name says it holds a credential.
+pub fn secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
+}
+
+/// A URL with user info, or a query parameter that carries a credential.
+fn url_problem(url: &str) -> Option<&'static str> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some("its URL carries a user name or password");
+    }
+    for (key, value) in parsed.query_pairs() {
+        let key = key.to_ascii_lowercase();
+        if SECRET_QUERY_PARTS.iter().any(|p| key.contains(p)) || looks_like_token(&value) {
+            return Some("its URL carries a credential in its query");
+        }
+    }
+    None
+}
+
+/// Words of a command line, arguments or a shell command that are (or follow the flag of) a
+/// credential.
+fn words_problem(words: &[String]) -> Option<&'static str> {
+    for (i, word) in words.iter().enumerate() {
+        if let Some((flag, value)) = word.split_once('=') {
+            if secret_flag(flag) && !value.is_empty() {
+                return Some("an argument gives a credential to a --token/--api-key-style flag");
+            }
+        }
+        if secret_flag(word) {
+            if let Some(next) = words.get(i + 1).filter(|n| !n.starts_with('-')) {
+                if !next.is_empty() {
+                    return Some(
+                        "an argument gives a credential to a --token/--api-key-style flag",
+                    );
+                }
+            }
+        }
+        if word.split(['=', ':', ',', '"', '\'']).any(looks_like_token) {
+            return Some("an argument looks like a token");
+        }
+    }
+    None
+}
+
+/// Refuses a definition that holds a credential anywhere crux would write it to a file.
+pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
+    let n = sanitize(name);
+    if let Source::Url { url } = &spec.source {
+        if let Some(what) = url_problem(url) {
+            return Err(refused(
+                name,
+                what,
+                format!("register the URL without it, and the credential as a header kept in the keystore: crux mcp add {n} --url <URL> --bearer <VAR> [--header-name X-Api-Key --header-prefix \"\"]"),
+            ));
+        }
+    }
+    if let Some(what) = words_problem(&spec.args) {
+        return Err(refused(
+            name,
+            what,
+            format!("give the credential to the server through its environment: crux mcp add {n} … --keychain <VAR> (crux never puts a credential in a server's arguments)"),
+        ));
+    }
+    for (var, value) in &spec.env {
+        if secret_name(var) {
+            return Err(refused(
+                name,
+                &format!("the setting {} is a credential", sanitize(var)),
+                format!(
+                    "keep it in the keystore instead: crux mcp add {n} … --keychain {}",
+                    sanitize(var)
+                ),
+            ));
+        }
+        let url_secret = url::Url::parse(value)
+            .ok()
+            .is_some_and(|u| u.password().is_some());
+        if url_secret || words_problem(std::slice::from_ref(value)).is_some() {
+            return Err(refused(
+                name,
+                &format!(
+                    "the value of the setting {} looks like a credential",
+                    sanitize(var)
+                ),
+                format!(
+                    "keep it in the keystore instead: crux mcp add {n} … --keychain {}",
+                    sanitize(var)
+                ),
+            ));
+        }
+    }
+    if let Some(bearer) = &spec.auth.bearer {
+        let prefix = &bearer.header_prefix;
+        let scheme_word = prefix.len() <= 32
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !looks_like_token(prefix);
+        if !scheme_word {
+            return Err(refused(
+                name,
+                "its header prefix is more than a scheme word (like Bearer or Token)",
+                format!("give the prefix alone and the token at the prompt: crux mcp add {n} --url <URL> --bearer {} --header-prefix Bearer", sanitize(&bearer.var)),
+            ));
+        }
+    }
+    let commands = spec
+        .auth
+        .external_cli
+        .values()
+        .chain(spec.auth.setup_cmd.iter());
+    for command in commands {
+        let words = shlex::split(command)
+            .unwrap_or_else(|| command.split_whitespace().map(str::to_string).collect());
+        if words_problem(&words).is_some() {
+            return Err(refused(
+                name,
+                "an external-cli or setup command holds a credential",
+                format!("let the command fetch it (like `gh auth token`), or store it: crux mcp add {n} … --keychain <VAR>"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{BearerSpec, Package};
+
+    fn spec(source: Source, args: &[&str]) -> ServerSpec {
+        ServerSpec {
+            source,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            tags: vec![],
+            env: Default::default(),
+            allow_env: vec![],
+            auth: Default::default(),
+        }
+    }
+
+    fn token() -> String {
+        format!("ghp_{}", "aB3".repeat(12))
+    }
+
+    #[test]
+    fn credentials_in_urls_args_settings_and_prefixes_are_refused_unseen() {
+        let t = token();
+        let npx = || Source::Npx(Package::new("@scope/server"));
+        let bad = [
+            spec(
+                Source::Url {
+                    url: format!("https://user:{t}@h.example/mcp"),
+                },
+                &[],
+            ),
+            spec(
+                Source::Url {
+                    url: "https://h.example/mcp?api_key=abc".into(),
+                },
+                &[],
+            ),
+            spec(
+                Source::Url {
+                    url: format!("https://h.example/mcp?x={t}"),
+                },
+                &[],
+            ),
+            spec(npx(), &["--api-key", "plain-secret"]),
+            spec(npx(), &["--token=abc"]),
+            spec(npx(), &["--auth-token", "x"]),
+            spec(npx(), &[&t]),
+            spec(npx(), &[&format!("Authorization: Bearer {t}")]),
+        ];
+        for s in bad {
+            let e = check("x", &s).unwrap_err().render();
+            assert!(!e.contains(&t) && !e.contains("plain-secret"), "{e}");
+            assert!(e.contains("fix: "), "{e}");
+        }
+        let mut s = spec(npx(), &[]);
+        s.env.insert("GITHUB_TOKEN".into(), "anything".into());
+        assert!(check("x", &s).is_err());
+        let mut s = spec(npx(), &[]);
+        s.env
+            .insert("DATABASE_URL".into(), "postgres://u:pw@db/x".into());
+        assert!(check("x", &s).is_err());
+        let mut s = spec(
+            Source::Url {
+                url: "https://h.example/mcp".into(),
+            },
+            &[],
+        );
+        s.auth.bearer = Some(BearerSpec {
+            var: "K".into(),
+            header_name: "Authorization".into(),
+            header_prefix: format!("Bearer {t}"),
+        });
+        assert!(check("x", &s).is_err());
+        let mut s = spec(npx(), &[]);
+        s.auth.external_cli.insert("T".into(), format!("echo {t}"));
+        assert!(check("x", &s).is_err());
+    }
+
+    #[test]
+    fn ordinary_definitions_pass() {
+        let ok = [
+            spec(
+                Source::Url {
+                    url: "https://h.example/mcp?region=eu".into(),
+                },
+                &[],
+            ),
+            spec(
+                Source::Npx(Package::new("@modelcontextprotocol/server-filesystem")),
+                &[
+                    "/srv/data",
+                    "--port",
+                    "8080",
+                    "--token-file",
+                    "/run/t",
+                    "--read-only",
+                ],
+            ),
+            spec(
+                Source::Command {
+                    command: "node".into(),
+                },
+                &["/home/u/node_modules/@scope/pkg/dist/index.js", "--verbose"],
+            ),
+            spec(
+                Source::Command {
+                    command: "x".into(),
+                },
+                &["--project-id", "123e4567-e89b-12d3-a456-426614174000"],
+            ),
+        ];
+        for s in ok {
+            check("x", &s).unwrap();
+        }
+        let mut s = spec(Source::Npx(Package::new("p")), &[]);
+        s.env.insert("LOG_LEVEL".into(), "debug".into());
+        s.env
+            .insert("NODE_OPTIONS".into(), "--max-old-space-size=4096".into());
+        s.auth
+            .external_cli
+            .insert("GITHUB_TOKEN".into(), "gh auth token".into());
+        check("x", &s).unwrap();
+    }
+}

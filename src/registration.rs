@@ -1,0 +1,278 @@
+//! Turning a definition into a registration on this machine: a pinned package is installed
+//! (into a staging folder until the registration is recorded), every program is resolved to an
+//! absolute path, and the result is shown in full for the user to judge. `mcp add`, `mcp
+//! upgrade` and the teammate flow of `project install` all register through here.
+
+use crate::error::{escape_all, show_command, Error, Result};
+use crate::home::CruxHome;
+use crate::index::Index;
+use crate::install::{self, Staged};
+use crate::names::ServerName;
+use crate::registry::{Package, Registered, Registry, ServerSpec, Source};
+
+/// A registration resolved on this machine, not recorded yet.
+pub struct Pending {
+    pub name: ServerName,
+    pub registered: Registered,
+    staged: Option<Staged>,
+}
+
+/// Resolves `spec` for `name`: installs a pinned package into staging, resolves the command
+/// and external-cli programs to absolute paths. Nothing is registered yet.
+pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Result<Pending> {
+    let mut staged = None;
+    let command = match &spec.source {
+        Source::Npx(p) | Source::Uvx(p) if !p.no_install => {
+            let wanted = p.clone();
+            let s = if matches!(spec.source, Source::Npx(_)) {
+                install::npm(home, name, &wanted)?
+            } else {
+                install::pypi(home, name, &wanted)?
+            };
+            if let Source::Npx(p) | Source::Uvx(p) = &mut spec.source {
+                p.version = Some(s.version.clone());
+                p.integrity = Some(s.integrity.clone());
+            }
+            let mut cmd = s.command();
+            staged = Some(s);
+            cmd.extend(spec.args.iter().cloned());
+            Some(cmd)
+        }
+        Source::Npx(_) | Source::Uvx(_) => {
+            let tool = if matches!(spec.source, Source::Npx(_)) {
+                "npx"
+            } else {
+                "uvx"
+            };
+            let mut cmd = spec.command_line().expect("an unpinned package has one");
+            cmd[0] = absolute(
+                tool,
+                &format!("install {tool}, or let crux install the server (without --no-install)"),
+            )?;
+            Some(cmd)
+        }
+        Source::Command { command } => {
+            let mut cmd = vec![resolve_command(command)?];
+            cmd.extend(spec.args.iter().cloned());
+            Some(cmd)
+        }
+        Source::Local { .. } => {
+            let mut cmd = spec.command_line().expect("a local server has one");
+            if !cmd[0].starts_with('/') {
+                let what = cmd[0].clone();
+                cmd[0] = absolute(&what, &format!("install {what}, or make the file executable and register it as --command <path>"))?;
+            }
+            Some(cmd)
+        }
+        Source::Url { .. } => None,
+    };
+    let mut registered = Registered::new(spec);
+    registered.command = command;
+    for (var, text) in &registered.spec.auth.external_cli {
+        if let Some(words) = crate::launch::plain_program(text) {
+            let program = &words[0];
+            let found = if program.contains('/') {
+                std::fs::canonicalize(program).ok()
+            } else {
+                which::which(program).ok()
+            };
+            if let Some(found) = found {
+                registered
+                    .external_programs
+                    .insert(var.clone(), found.to_string_lossy().into_owned());
+            }
+        }
+    }
+    if staged.is_some() {
+        registered.installed_at = Some(crate::index::now_rfc3339());
+    }
+    Ok(Pending {
+        name: name.clone(),
+        registered,
+        staged,
+    })
+}
+
+fn absolute(program: &str, fix: &str) -> Result<String> {
+    which::which(program)
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|_| {
+            Error::failed(
+                format!("`{}` is not on PATH", crate::error::sanitize(program)),
+                fix.to_string(),
+            )
+        })
+}
+
+/// A `--command`: a path (made absolute: the host starts servers from its own directory) or a
+/// program on PATH, resolved now so the launch never looks it up.
+pub fn resolve_command(command: &str) -> Result<String> {
+    let found = if command.contains('/') {
+        std::fs::canonicalize(command).ok().filter(|p| p.is_file())
+    } else {
+        which::which(command).ok()
+    };
+    found
+        .map(|p| p.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::failed(
+                format!(
+                    "the command `{}` is not found",
+                    crate::error::sanitize(command)
+                ),
+                "install it, or give its full path: crux mcp add <MCP> --command /path/to/server",
+            )
+        })
+}
+
+impl Pending {
+    /// Records the registration: moves the install into place and saves the registry. The
+    /// caller holds the `CRUX_HOME` lock and has loaded `registry` under it.
+    pub fn commit(self, home: &CruxHome, registry: &mut Registry) -> Result<Registered> {
+        let swap = match self.staged {
+            Some(staged) => Some(staged.commit()?),
+            None => None,
+        };
+        let old = registry
+            .servers
+            .insert(self.name.to_string(), self.registered.clone());
+        if let Err(e) = registry.save(home) {
+            match old {
+                Some(old) => registry.servers.insert(self.name.to_string(), old),
+                None => registry.servers.remove(self.name.as_str()),
+            };
+            return Err(e);
+        }
+        match swap {
+            Some(swap) => swap.keep(),
+            // A server that is no longer installed leaves no install behind.
+            None => {
+                install::remove(home, &self.name)?;
+            }
+        }
+        Ok(self.registered)
+    }
+}
+
+/// The lines that show a definition in full: what it runs, with what, and what it gets.
+pub fn describe(name: &str, spec: &ServerSpec, command: Option<&[String]>) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{}: {}",
+        escape_all(name),
+        escape_all(&spec.describe_source())
+    )];
+    if let Source::Npx(p) | Source::Uvx(p) = &spec.source {
+        lines.extend(describe_package(p));
+    }
+    match command {
+        Some(cmd) => lines.push(format!("  runs:        {}", show_command(cmd))),
+        None if spec.url().is_none() => {
+            let args = if spec.args.is_empty() {
+                "no arguments".to_string()
+            } else {
+                format!("the arguments {}", show_command(&spec.args))
+            };
+            lines.push(format!("  runs:        the package's program, with {args}"));
+        }
+        None => {}
+    }
+    for (k, v) in &spec.env {
+        lines.push(format!(
+            "  setting:     {}={}",
+            escape_all(k),
+            escape_all(v)
+        ));
+    }
+    if !spec.allow_env.is_empty() {
+        lines.push(format!(
+            "  lets through from the host: {}",
+            escape_all(&spec.allow_env.join(", "))
+        ));
+    }
+    let vars = spec
+        .auth
+        .keychain
+        .iter()
+        .chain(spec.auth.bearer.iter().map(|b| &b.var));
+    for var in vars {
+        lines.push(format!(
+            "  credential:  {} (from the keystore)",
+            escape_all(var)
+        ));
+    }
+    if let Some(b) = &spec.auth.bearer {
+        lines.push(format!(
+            "  sent as:     {}: {}<{}>",
+            escape_all(&b.header_name),
+            if b.header_prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", escape_all(&b.header_prefix))
+            },
+            escape_all(&b.var)
+        ));
+    }
+    if spec.auth.oauth.is_some() {
+        lines.push("  credential:  OAuth sign-in (crux mcp auth)".into());
+    }
+    for (var, command) in &spec.auth.external_cli {
+        lines.push(format!(
+            "  at every launch, for {}: {}",
+            escape_all(var),
+            escape_all(command)
+        ));
+    }
+    if let Some(command) = &spec.auth.setup_cmd {
+        lines.push(format!(
+            "  setup command (run by crux mcp auth {}): {}",
+            escape_all(name),
+            escape_all(command)
+        ));
+    }
+    lines
+}
+
+fn describe_package(p: &Package) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(i) = &p.integrity {
+        lines.push(format!("  integrity:   {}", escape_all(i)));
+    }
+    if !p.no_install {
+        lines.push(format!(
+            "  install scripts: {}",
+            if p.allow_scripts {
+                "ALLOWED (the package runs its own code while installing)"
+            } else {
+                "off"
+            }
+        ));
+    }
+    if let Some(b) = &p.bin {
+        lines.push(format!("  program:     {}", escape_all(b)));
+    }
+    lines
+}
+
+/// Asks on the terminal; `false` when the answer is anything but yes.
+pub fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("cannot read the answer", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// The stored credentials of `name` that a new registration with `fingerprint` would not get
+/// without the user's word.
+pub fn inherited(home: &CruxHome, name: &str, fingerprint: &str) -> Result<Vec<String>> {
+    Ok(Index::load(home)?.unbound(name, fingerprint))
+}
+
+/// Binds every stored credential of `name` to `fingerprint`. Holds the lock.
+pub fn bind(home: &CruxHome, name: &str, fingerprint: &str) -> Result<()> {
+    let _lock = home.lock()?;
+    let mut index = Index::load(home)?;
+    index.bind_all(name, fingerprint);
+    index.save(home)
+}
