@@ -44,14 +44,17 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'crux;mcp;add' {
-            [CompletionResult]::new('--npx', '--npx', [CompletionResultType]::ParameterName, 'An npm package, run with npx')
-            [CompletionResult]::new('--uvx', '--uvx', [CompletionResultType]::ParameterName, 'A PyPI package, run with uvx')
+            [CompletionResult]::new('--npx', '--npx', [CompletionResultType]::ParameterName, 'An npm package, PACKAGE[@VERSION] (default: the latest), installed at that exact version into CRUX_HOME/mcps/<MCP>')
+            [CompletionResult]::new('--uvx', '--uvx', [CompletionResultType]::ParameterName, 'A PyPI package, PACKAGE[==VERSION] (default: the latest), installed into a virtual environment in CRUX_HOME/mcps/<MCP>')
+            [CompletionResult]::new('--bin', '--bin', [CompletionResultType]::ParameterName, 'The package''s program to run, when it has several')
             [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'A program (on PATH or a path)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'A local server: a .js/.py file or an executable')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'A remote server''s URL')
@@ -70,11 +73,17 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'authorization-code (browser sign-in) or client-credentials (machine to machine)')
             [CompletionResult]::new('--auth-method', '--auth-method', [CompletionResultType]::ParameterName, 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)')
             [CompletionResult]::new('--client-metadata-url', '--client-metadata-url', [CompletionResultType]::ParameterName, 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'A non-secret setting for the server''s environment, NAME=VALUE (may repeat)')
+            [CompletionResult]::new('--allow-env', '--allow-env', [CompletionResultType]::ParameterName, 'Let the host''s value of a variable the launcher removes (it loads code: NODE_OPTIONS, LD_PRELOAD, …) reach the server')
+            [CompletionResult]::new('--no-install', '--no-install', [CompletionResultType]::ParameterName, 'Do not install: run the package through npx/uvx at every start, which fetches whatever the registry (or the project folder) serves then')
+            [CompletionResult]::new('--allow-scripts', '--allow-scripts', [CompletionResultType]::ParameterName, 'Let the package''s install scripts run (npm lifecycle scripts; PyPI packages built from source)')
             [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value of the single keychain variable from standard input')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'The remote server uses OAuth (sign in with: crux mcp auth <MCP>)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret of --client-id from standard input')
             [CompletionResult]::new('--no-resource', '--no-resource', [CompletionResultType]::ParameterName, 'Do not send the RFC 8707 resource parameter (for servers that reject it)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing registration')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -101,6 +110,26 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--keep-secrets', '--keep-secrets', [CompletionResultType]::ParameterName, 'Keep its credentials in the keystore')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;bind' {
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;mcp;upgrade' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The version to pin (default: the latest)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every registered server')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -152,6 +181,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -169,6 +200,12 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         'crux;mcp;help;remove' {
             break
         }
+        'crux;mcp;help;bind' {
+            break
+        }
+        'crux;mcp;help;upgrade' {
+            break
+        }
         'crux;mcp;help;probe' {
             break
         }
@@ -184,7 +221,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
@@ -199,6 +236,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;project;install' {
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Register what crux.json declares without asking (for scripts; read it first)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Register what crux.json declares without asking (for scripts; read it first)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -233,7 +272,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         }
         'crux;project;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
@@ -313,6 +352,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;headers' {
+            [CompletionResult]::new('--no-url-check', '--no-url-check', [CompletionResultType]::ParameterName, 'For hosts that do not say where they send the headers: print them without that check (a project file could then send them elsewhere)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -342,6 +382,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List registered servers')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one server''s definition and credential status')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unregister a server and delete its stored credentials')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Store, list or delete a server''s credentials')
             break
@@ -358,6 +400,12 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         'crux;help;mcp;remove' {
             break
         }
+        'crux;help;mcp;bind' {
+            break
+        }
+        'crux;help;mcp;upgrade' {
+            break
+        }
         'crux;help;mcp;probe' {
             break
         }
@@ -366,7 +414,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         }
         'crux;help;project' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, set up what crux.json declares')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')

@@ -94,6 +94,9 @@ _crux() {
             crux__subcmd__help__subcmd__mcp,auth)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__auth"
                 ;;
+            crux__subcmd__help__subcmd__mcp,bind)
+                cmd="crux__subcmd__help__subcmd__mcp__subcmd__bind"
+                ;;
             crux__subcmd__help__subcmd__mcp,list)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__list"
                 ;;
@@ -105,6 +108,9 @@ _crux() {
                 ;;
             crux__subcmd__help__subcmd__mcp,show)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__show"
+                ;;
+            crux__subcmd__help__subcmd__mcp,upgrade)
+                cmd="crux__subcmd__help__subcmd__mcp__subcmd__upgrade"
                 ;;
             crux__subcmd__help__subcmd__project,create)
                 cmd="crux__subcmd__help__subcmd__project__subcmd__create"
@@ -127,6 +133,9 @@ _crux() {
             crux__subcmd__mcp,auth)
                 cmd="crux__subcmd__mcp__subcmd__auth"
                 ;;
+            crux__subcmd__mcp,bind)
+                cmd="crux__subcmd__mcp__subcmd__bind"
+                ;;
             crux__subcmd__mcp,help)
                 cmd="crux__subcmd__mcp__subcmd__help"
                 ;;
@@ -142,11 +151,17 @@ _crux() {
             crux__subcmd__mcp,show)
                 cmd="crux__subcmd__mcp__subcmd__show"
                 ;;
+            crux__subcmd__mcp,upgrade)
+                cmd="crux__subcmd__mcp__subcmd__upgrade"
+                ;;
             crux__subcmd__mcp__subcmd__help,add)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__add"
                 ;;
             crux__subcmd__mcp__subcmd__help,auth)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__auth"
+                ;;
+            crux__subcmd__mcp__subcmd__help,bind)
+                cmd="crux__subcmd__mcp__subcmd__help__subcmd__bind"
                 ;;
             crux__subcmd__mcp__subcmd__help,help)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__help"
@@ -162,6 +177,9 @@ _crux() {
                 ;;
             crux__subcmd__mcp__subcmd__help,show)
                 cmd="crux__subcmd__mcp__subcmd__help__subcmd__show"
+                ;;
+            crux__subcmd__mcp__subcmd__help,upgrade)
+                cmd="crux__subcmd__mcp__subcmd__help__subcmd__upgrade"
                 ;;
             crux__subcmd__project,create)
                 cmd="crux__subcmd__project__subcmd__create"
@@ -346,7 +364,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__headers)
-            opts="-h -V --help --version"
+            opts="-h -V --no-url-check --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,7 +504,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__mcp)
-            opts="add list show remove probe auth"
+            opts="add list show remove bind upgrade probe auth"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +532,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__mcp__subcmd__auth)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__mcp__subcmd__bind)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -570,6 +602,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help__subcmd__mcp__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__mcp__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -682,7 +728,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp)
-            opts="-h -V --help --version add list show remove probe auth help"
+            opts="-h -V --help --version add list show remove bind upgrade probe auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,7 +742,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__add)
-            opts="-h -V --npx --uvx --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --bearer --header-name --header-prefix --oauth --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --force --help --version"
+            opts="-y -h -V --npx --uvx --no-install --allow-scripts --bin --command --local --url --args --tags --keychain --value --stdin --external-cli --setup-cmd --bearer --header-name --header-prefix --oauth --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --env --allow-env --force --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,6 +753,10 @@ _crux() {
                     return 0
                     ;;
                 --uvx)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -782,6 +832,14 @@ _crux() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -807,8 +865,22 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__mcp__subcmd__bind)
+            opts="-y -h -V --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__mcp__subcmd__help)
-            opts="add list show remove probe auth help"
+            opts="add list show remove bind upgrade probe auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -836,6 +908,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__help__subcmd__auth)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__mcp__subcmd__help__subcmd__bind)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -906,6 +992,20 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__mcp__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1000,6 +1100,24 @@ _crux() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__mcp__subcmd__upgrade)
+            opts="-y -h -V --all --to --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1134,7 +1252,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__project__subcmd__install)
-            opts="-h -V --help --version"
+            opts="-y -h -V --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

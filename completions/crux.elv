@@ -40,13 +40,16 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand bind 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full'
+            cand upgrade 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them'
             cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'crux;mcp;add'= {
-            cand --npx 'An npm package, run with npx'
-            cand --uvx 'A PyPI package, run with uvx'
+            cand --npx 'An npm package, PACKAGE[@VERSION] (default: the latest), installed at that exact version into CRUX_HOME/mcps/<MCP>'
+            cand --uvx 'A PyPI package, PACKAGE[==VERSION] (default: the latest), installed into a virtual environment in CRUX_HOME/mcps/<MCP>'
+            cand --bin 'The package''s program to run, when it has several'
             cand --command 'A program (on PATH or a path)'
             cand --local 'A local server: a .js/.py file or an executable'
             cand --url 'A remote server''s URL'
@@ -65,11 +68,17 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --grant 'authorization-code (browser sign-in) or client-credentials (machine to machine)'
             cand --auth-method 'How the client authenticates to the token endpoint (private_key_jwt: crux generates an ES256 key)'
             cand --client-metadata-url 'HTTPS URL of a client ID metadata document, used as the client id where the server supports it'
+            cand --env 'A non-secret setting for the server''s environment, NAME=VALUE (may repeat)'
+            cand --allow-env 'Let the host''s value of a variable the launcher removes (it loads code: NODE_OPTIONS, LD_PRELOAD, …) reach the server'
+            cand --no-install 'Do not install: run the package through npx/uvx at every start, which fetches whatever the registry (or the project folder) serves then'
+            cand --allow-scripts 'Let the package''s install scripts run (npm lifecycle scripts; PyPI packages built from source)'
             cand --stdin 'Read the value of the single keychain variable from standard input'
             cand --oauth 'The remote server uses OAuth (sign in with: crux mcp auth <MCP>)'
             cand --client-secret-stdin 'Read the client secret of --client-id from standard input'
             cand --no-resource 'Do not send the RFC 8707 resource parameter (for servers that reject it)'
             cand --force 'Replace an existing registration'
+            cand -y 'Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking'
+            cand --yes 'Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -93,6 +102,24 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
             cand --keep-secrets 'Keep its credentials in the keystore'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;bind'= {
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;mcp;upgrade'= {
+            cand --to 'The version to pin (default: the latest)'
+            cand --all 'Every registered server'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -141,6 +168,8 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand bind 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full'
+            cand upgrade 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them'
             cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -152,6 +181,10 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;mcp;help;show'= {
         }
         &'crux;mcp;help;remove'= {
+        }
+        &'crux;mcp;help;bind'= {
+        }
+        &'crux;mcp;help;upgrade'= {
         }
         &'crux;mcp;help;probe'= {
         }
@@ -165,7 +198,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand create 'Write a crux.json in this directory'
-            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
             cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
@@ -178,6 +211,8 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --version 'Print version'
         }
         &'crux;project;install'= {
+            cand -y 'Register what crux.json declares without asking (for scripts; read it first)'
+            cand --yes 'Register what crux.json declares without asking (for scripts; read it first)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -208,7 +243,7 @@ set edit:completion:arg-completer[crux] = {|@words|
         }
         &'crux;project;help'= {
             cand create 'Write a crux.json in this directory'
-            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
             cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
@@ -272,6 +307,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --version 'Print version'
         }
         &'crux;headers'= {
+            cand --no-url-check 'For hosts that do not say where they send the headers: print them without that check (a project file could then send them elsewhere)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -298,6 +334,8 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand list 'List registered servers'
             cand show 'Show one server''s definition and credential status'
             cand remove 'Unregister a server and delete its stored credentials'
+            cand bind 'Hand a server''s credentials stored before its registration (or for another definition) to the current one, after showing it in full'
+            cand upgrade 'Re-pin installed servers to another version (default: the latest), or pin servers registered before crux pinned them'
             cand probe 'Connect to a server as an MCP client: initialize, list tools, sign in if it asks'
             cand auth 'Store, list or delete a server''s credentials'
         }
@@ -309,13 +347,17 @@ set edit:completion:arg-completer[crux] = {|@words|
         }
         &'crux;help;mcp;remove'= {
         }
+        &'crux;help;mcp;bind'= {
+        }
+        &'crux;help;mcp;upgrade'= {
+        }
         &'crux;help;mcp;probe'= {
         }
         &'crux;help;mcp;auth'= {
         }
         &'crux;help;project'= {
             cand create 'Write a crux.json in this directory'
-            cand install 'Add registered servers to crux.json and sync; with none, set up what crux.json declares'
+            cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
             cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'

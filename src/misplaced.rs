@@ -106,7 +106,10 @@ fn words_problem(words: &[String]) -> Option<&'static str> {
                 }
             }
         }
-        if word.split(['=', ':', ',', '"', '\'']).any(looks_like_token) {
+        if word
+            .split(['=', ':', ',', '"', '\'', ' ', '\t'])
+            .any(looks_like_token)
+        {
             return Some("an argument looks like a token");
         }
     }

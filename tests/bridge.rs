@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{kit, random_value, setup_kit, Env, Run, Server};
+use common::{kit, random_value, setup_kit, BridgeProcess, Env, Run, Server};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 
 const BROWSER: &str = "curl -fsS -o /dev/null -L --max-time 20";
 
@@ -62,6 +62,13 @@ fn python_client(dir: &Path, args: &[&str]) -> Run {
         .env("HOME", dir.parent().unwrap())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     Run(common::run_with_stdin(cmd, None))
+}
+
+/// `crux headers remote` as Claude Code runs a headers helper: with the URL it sends them to.
+fn headers(env: &Env, url: &str) -> Run {
+    let mut cmd = env.cmd(&["headers", "remote"]);
+    cmd.env("CLAUDE_CODE_MCP_SERVER_URL", url);
+    env.run_cmd(cmd, None)
 }
 
 fn assert_not_in_files_or_output(env: &Env, value: &str) {
@@ -156,81 +163,11 @@ fn real_clients_reach_an_oauth_server_and_a_token_expiring_mid_session_is_refres
     assert_eq!(server.stat("rejected_refresh"), 0);
 }
 
-/// The bridge as a raw stdio process, for protocol details.
-struct Bridge {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    next: u64,
-}
-
-impl Bridge {
-    fn start(env: &Env, url: &str) -> Bridge {
-        let mut cmd = env.cmd(&["bridge"]);
-        cmd.env("CRUX_MCP_NAME", "remote")
-            .env("CRUX_BRIDGE_URL", url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Bridge {
-            child,
-            stdin,
-            stdout,
-            next: 1,
-        }
-    }
-
-    fn send(&mut self, message: &Value) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{message}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next;
-        self.next += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let mut line = String::new();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "the bridge closed stdout"
-            );
-            let msg: Value = serde_json::from_str(&line).unwrap();
-            if msg["id"] == json!(id) {
-                return msg;
-            }
-        }
-    }
-
-    fn initialize(&mut self) -> Value {
-        let init = self.request(
-            "initialize",
-            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
-        );
-        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        init
-    }
-
-    /// Closes stdin and waits: the bridge's exit status and stderr.
-    fn finish(mut self) -> (std::process::ExitStatus, String) {
-        drop(self.stdin.take());
-        let out = self.child.wait_with_output().unwrap();
-        (
-            out.status,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
 #[test]
 fn a_forgotten_session_is_initialized_again_and_deleted_on_exit() {
     let token = random_value("bearer");
     let (server, env) = bearer_setup(&token, &[]);
-    let mut bridge = Bridge::start(&env, &server.mcp());
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
     let init = bridge.initialize();
     assert!(init["result"]["serverInfo"]["name"].is_string(), "{init}");
     let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
@@ -264,7 +201,7 @@ fn a_wrong_token_gets_an_error_naming_the_fix_and_the_bridge_keeps_serving() {
         &wrong,
     )
     .success();
-    let mut bridge = Bridge::start(&env, &server.mcp());
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
     // The token is not in the bridge's argv.
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", bridge.child.id())).unwrap();
     assert!(!cmdline.windows(wrong.len()).any(|w| w == wrong.as_bytes()));
@@ -310,7 +247,7 @@ fn a_wrong_token_gets_an_error_naming_the_fix_and_the_bridge_keeps_serving() {
 fn json_responses_and_concurrent_requests() {
     let token = random_value("bearer");
     let (server, env) = bearer_setup(&token, &["--json-response"]);
-    let mut bridge = Bridge::start(&env, &server.mcp());
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
     bridge.initialize();
     // A slow call and a quick one in flight together: the quick one is not held up.
     bridge.send(&json!({"jsonrpc": "2.0", "id": 100, "method": "tools/call", "params": {"name": "slow", "arguments": {"ms": 1500}}}));
@@ -341,7 +278,7 @@ fn json_responses_and_concurrent_requests() {
 #[test]
 fn headers_helper_entries_hold_no_value() {
     let token = random_value("bearer");
-    let (_server, env) = bearer_setup(&token, &[]);
+    let (server, env) = bearer_setup(&token, &[]);
     let dir = install(&env);
     let mut cmd = env.cmd(&["project", "sync", "--headers-helper"]);
     cmd.current_dir(&dir);
@@ -352,13 +289,16 @@ fn headers_helper_entries_hold_no_value() {
     assert_eq!(entry["type"], "http");
     let helper = entry["headersHelper"].as_str().unwrap();
     assert!(helper.ends_with(" headers remote"), "{helper}");
-    // What the host runs: the helper's output carries the header.
+    // What the host runs, telling the helper where the headers go: its output carries the
+    // header.
     let out = Command::new("sh")
         .arg("-c")
         .arg(helper)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap())
         .env("HOME", env.home())
+        .env("CLAUDE_CODE_MCP_SERVER_NAME", "remote")
+        .env("CLAUDE_CODE_MCP_SERVER_URL", server.mcp())
         .output()
         .unwrap();
     assert!(
@@ -392,7 +332,7 @@ fn headers_helper_entries_hold_no_value() {
 fn sse_streams_forward_every_message_and_the_get_stream_is_held() {
     let token = random_value("bearer");
     let (server, env) = bearer_setup(&token, &[]);
-    let mut bridge = Bridge::start(&env, &server.mcp());
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
     bridge.initialize();
     bridge.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "slow", "arguments": {"ms": 200}, "_meta": {"progressToken": "p1"}}}));
@@ -452,9 +392,7 @@ fn a_token_with_a_line_break_is_refused_without_being_shown() {
     env.run_stdin(&["mcp", "auth", "remote", "REMOTE_TOKEN", "--stdin"], &bad)
         .fails(2)
         .stderr_has("crux mcp auth remote REMOTE_TOKEN --stdin");
-    env.run(&["headers", "remote"])
-        .success()
-        .stdout_has("Bearer good-token");
+    headers(&env, url).success().stdout_has("Bearer good-token");
     assert_not_in_files_or_output(&env, &secret);
 }
 
@@ -489,7 +427,7 @@ fn a_bearer_token_does_not_follow_a_new_url() {
     ])
     .success()
     .stdout_has("deleted REMOTE_TOKEN");
-    env.run(&["headers", "remote"])
+    headers(&env, "http://127.0.0.1:10/mcp")
         .fails(1)
         .stderr_has("REMOTE_TOKEN is not stored");
     assert_not_in_files_or_output(&env, &token);
@@ -500,7 +438,7 @@ fn a_bearer_token_does_not_follow_a_new_url() {
 fn concurrent_requests_on_a_lost_session_share_one_new_session() {
     let token = random_value("bearer");
     let (server, env) = bearer_setup(&token, &[]);
-    let mut bridge = Bridge::start(&env, &server.mcp());
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
     bridge.initialize();
     server.admin("/admin/drop-sessions");
     for id in 100..104 {

@@ -518,36 +518,10 @@ fn migrate_moves_every_credential_both_ways_and_deletes_old_copies() {
         .stdout_has("✓ Moved 0 credential(s)");
 }
 
-/// Runs crux under a terminal (`script`), typing each line once the prompt is up.
+/// Runs crux under a terminal (`script`), typing each line once the prompt is up; no typed
+/// value may show.
 fn on_terminal(env: &Env, args: &str, lines: &[&str]) -> String {
-    require_tool("script", "bsdutils");
-    let mut cmd = Command::new("script");
-    cmd.args(["-qefc", &format!("{} {args}", common::CRUX), "/dev/null"]);
-    for (k, v) in env.cmd(&[]).get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let mut child = cmd
-        .env("TERM", "dumb")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        std::thread::sleep(std::time::Duration::from_millis(700));
-        std::io::Write::write_all(&mut stdin, format!("{line}\n").as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{screen}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let screen = common::on_terminal(env, &env.home(), args, lines);
     for line in lines {
         assert!(!screen.contains(line), "a typed value was echoed: {screen}");
     }
@@ -565,6 +539,7 @@ fn auth_of_a_registered_server_prompts_for_what_is_missing() {
         "wiki",
         "--npx",
         "wikijs-mcp",
+        "--no-install",
         "--keychain",
         "WIKI_URL_KEY,WIKI_API_KEY",
     ])

@@ -138,6 +138,9 @@ fn crux_reads_and_extends_a_store_the_age_cli_wrote() {
         let env = Env::for_backend("age");
         let home = env.crux_home();
         std::fs::create_dir_all(&home).unwrap();
+        // Private, as crux requires of CRUX_HOME (as ssh does of ~/.ssh).
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
         let key = home.join("age-identity.key");
         let out = Command::new("age-keygen")
             .arg("-o")

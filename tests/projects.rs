@@ -20,6 +20,15 @@ fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> common::Run {
     env.run_cmd(cmd, None)
 }
 
+/// Where npx is: crux registers commands by absolute path.
+fn npx() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v npx"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn mcp_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(dir.join(".mcp.json")).unwrap()).unwrap()
 }
@@ -33,13 +42,14 @@ fn add_without_a_terminal_registers_and_says_how_to_finish() {
         "github",
         "--npx",
         "@modelcontextprotocol/server-github",
+        "--no-install",
         "--keychain",
         "GITHUB_TOKEN",
         "--tags",
         "vcs,remote",
     ])
     .success()
-    .stdout_has("✓ Registered 'github' (npx @modelcontextprotocol/server-github)")
+    .stdout_has("✓ Registered 'github' (npx @modelcontextprotocol/server-github (not installed")
     .stdout_has("Store its credentials with: crux mcp auth github");
     env.run(&["mcp", "list"])
         .success()
@@ -81,8 +91,8 @@ fn add_stores_values_and_remove_deletes_them_after_confirmation() {
         "mcp",
         "add",
         "wiki",
-        "--uvx",
-        "wikijs-mcp",
+        "--command",
+        "/bin/true",
         "--keychain",
         "URL_KEY,API_KEY",
         "--value",
@@ -99,8 +109,8 @@ fn add_stores_values_and_remove_deletes_them_after_confirmation() {
             "mcp",
             "add",
             "one",
-            "--uvx",
-            "x",
+            "--command",
+            "/bin/true",
             "--keychain",
             "ONLY",
             "--stdin",
@@ -113,8 +123,8 @@ fn add_stores_values_and_remove_deletes_them_after_confirmation() {
         "mcp",
         "add",
         "bad",
-        "--uvx",
-        "x",
+        "--command",
+        "/bin/true",
         "--keychain",
         "A",
         "--value",
@@ -126,8 +136,8 @@ fn add_stores_values_and_remove_deletes_them_after_confirmation() {
         "mcp",
         "add",
         "bad",
-        "--uvx",
-        "x",
+        "--command",
+        "/bin/true",
         "--keychain",
         "A",
         "--value",
@@ -209,7 +219,11 @@ fn sources_are_checked() {
     let dir = project_dir(&env, "p");
     in_dir(&env, &dir, &["project", "install", "py", "remote"]).success();
     let doc = mcp_json(&dir);
-    assert_eq!(doc["mcpServers"]["py"]["command"], "python3");
+    let python = doc["mcpServers"]["py"]["command"].as_str().unwrap();
+    assert!(
+        python.starts_with('/') && python.ends_with("python3"),
+        "resolved when registered: {python}"
+    );
     assert_eq!(
         doc["mcpServers"]["remote"],
         serde_json::json!({"type": "http", "url": "https://example.invalid/mcp"})
@@ -225,6 +239,7 @@ fn sync_keeps_foreign_entries_and_rewrites_only_on_change() {
         "gh",
         "--npx",
         "@modelcontextprotocol/server-github",
+        "--no-install",
         "--keychain",
         "GITHUB_TOKEN",
         "--value",
@@ -237,6 +252,7 @@ fn sync_keeps_foreign_entries_and_rewrites_only_on_change() {
         "plain",
         "--npx",
         "some-server",
+        "--no-install",
         "--",
         "--verbose",
     ])
@@ -270,11 +286,11 @@ fn sync_keeps_foreign_entries_and_rewrites_only_on_change() {
     );
     assert_eq!(
         doc["mcpServers"]["gh"]["args"],
-        serde_json::json!(["npx", "-y", "@modelcontextprotocol/server-github"])
+        serde_json::json!([npx(), "-y", "@modelcontextprotocol/server-github"])
     );
     assert_eq!(
         doc["mcpServers"]["plain"],
-        serde_json::json!({"command": "npx", "args": ["-y", "some-server", "--verbose"]})
+        serde_json::json!({"command": npx(), "args": ["-y", "some-server", "--verbose"]})
     );
 
     let before = fs::metadata(dir.join(".mcp.json")).unwrap();
@@ -299,7 +315,8 @@ fn sync_keeps_foreign_entries_and_rewrites_only_on_change() {
 #[test]
 fn bad_project_files_are_reported_and_left_alone() {
     let env = Env::for_backend("age");
-    env.run(&["mcp", "add", "gh", "--npx", "pkg"]).success();
+    env.run(&["mcp", "add", "gh", "--npx", "pkg", "--no-install"])
+        .success();
     let dir = project_dir(&env, "p");
     in_dir(&env, &dir, &["project", "install", "gh"]).success();
     let mcp_before = fs::read(dir.join(".mcp.json")).unwrap();
@@ -367,6 +384,7 @@ fn status_is_a_preflight_that_names_each_fix() {
         "gh",
         "--npx",
         "pkg",
+        "--no-install",
         "--keychain",
         "GITHUB_TOKEN",
     ])
@@ -377,6 +395,7 @@ fn status_is_a_preflight_that_names_each_fix() {
         "ext",
         "--npx",
         "pkg",
+        "--no-install",
         "--external-cli",
         "TOKEN=no-such-cli-tool token",
     ])
@@ -388,6 +407,7 @@ fn status_is_a_preflight_that_names_each_fix() {
         "setup",
         "--npx",
         "pkg",
+        "--no-install",
         "--setup-cmd",
         &format!("touch {}", marker.display()),
     ])
@@ -429,6 +449,7 @@ fn the_teammate_flow_and_sync_all() {
             "gh",
             "--npx",
             "@modelcontextprotocol/server-github",
+            "--no-install",
             "--keychain",
             "GITHUB_TOKEN",
             "--value",
@@ -443,6 +464,9 @@ fn the_teammate_flow_and_sync_all() {
     let clone = project_dir(&bob, "clone");
     fs::copy(repo.join("crux.json"), clone.join("crux.json")).unwrap();
     in_dir(&bob, &clone, &["project", "install"])
+        .fails(1)
+        .stderr_has("crux project install --yes");
+    in_dir(&bob, &clone, &["project", "install", "--yes"])
         .success()
         .stdout_has("✓ Registered 'gh' from crux.json: npx @modelcontextprotocol/server-github")
         .stdout_has("! gh: GITHUB_TOKEN is not stored — crux mcp auth gh");
@@ -478,6 +502,7 @@ fn crux_json_cannot_take_over_a_registered_server_or_a_foreign_entry() {
         "gh",
         "--npx",
         "@modelcontextprotocol/server-github",
+        "--no-install",
         "--keychain",
         "GITHUB_TOKEN",
         "--value",
@@ -492,7 +517,7 @@ fn crux_json_cannot_take_over_a_registered_server_or_a_foreign_entry() {
         .stderr_has("defines 'gh' differently from this machine's registry; using the registry's");
     assert_eq!(
         mcp_json(&dir)["mcpServers"]["gh"]["args"],
-        serde_json::json!(["npx", "-y", "@modelcontextprotocol/server-github"])
+        serde_json::json!([npx(), "-y", "@modelcontextprotocol/server-github"])
     );
 
     fs::write(

@@ -426,17 +426,31 @@ pub fn delete(home: &CruxHome, mcp: &ServerName, var: &VarName) -> Result<()> {
 fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
     let filter = mcp.map(ServerName::parse).transpose()?;
     let index = Index::load(home)?;
+    let registry = Registry::load_unchecked(home)?;
     let rows: Vec<_> = index
         .iter()
         .filter(|(m, _, _)| filter.as_ref().is_none_or(|f| f.as_str() == *m))
         .collect();
+    // Whether the launcher hands the credential to the server's registration (OAuth tokens
+    // are bound to their resource instead).
+    let bound = |m: &str, c: &crate::index::Credential| -> Option<bool> {
+        if c.auth_type == AuthType::Oauth {
+            return None;
+        }
+        Some(
+            registry
+                .servers
+                .get(m)
+                .is_some_and(|r| c.bound_to.as_deref() == Some(r.fingerprint().as_str())),
+        )
+    };
     if json {
         let out: Vec<_> = rows
             .iter()
             .map(|(m, v, c)| {
                 serde_json::json!({
                     "server": m, "variable": v, "auth_type": c.auth_type,
-                    "backend": c.backend, "stored_at": c.stored_at,
+                    "backend": c.backend, "stored_at": c.stored_at, "bound": bound(m, c),
                 })
             })
             .collect();
@@ -455,19 +469,31 @@ fn list(home: &CruxHome, mcp: Option<&str>, json: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let table: Vec<[String; 5]> = rows
+    let table: Vec<[String; 6]> = rows
         .iter()
         .map(|(m, v, c)| {
+            let binding = match bound(m, c) {
+                None => "-".to_owned(),
+                Some(true) => "bound".to_owned(),
+                Some(false) if registry.servers.contains_key(*m) => {
+                    format!("unbound (crux mcp bind {})", sanitize(m))
+                }
+                Some(false) => "unbound (not registered)".to_owned(),
+            };
             [
                 sanitize(m),
                 sanitize(v),
                 c.auth_type.as_str().to_owned(),
                 c.backend.to_string(),
                 sanitize(&c.stored_at),
+                binding,
             ]
         })
         .collect();
-    crate::commands::print_table(&["SERVER", "VARIABLE", "AUTH", "BACKEND", "STORED"], &table);
+    crate::commands::print_table(
+        &["SERVER", "VARIABLE", "AUTH", "BACKEND", "STORED", "BINDING"],
+        &table,
+    );
     Ok(())
 }
 

@@ -582,3 +582,111 @@ pub fn curl_status(args: &[&str]) -> (u16, String) {
     let (body, code) = text.rsplit_once('\n').unwrap();
     (code.trim().parse().unwrap(), body.to_string())
 }
+
+/// The bridge as a raw stdio process, for protocol details.
+pub struct BridgeProcess {
+    pub child: Child,
+    pub stdin: Option<std::process::ChildStdin>,
+    pub stdout: std::io::BufReader<std::process::ChildStdout>,
+    next: u64,
+}
+
+impl BridgeProcess {
+    pub fn start(env: &Env, name: &str, url: &str) -> BridgeProcess {
+        let mut cmd = env.cmd(&["bridge"]);
+        cmd.env("CRUX_MCP_NAME", name)
+            .env("CRUX_BRIDGE_URL", url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        BridgeProcess {
+            child,
+            stdin,
+            stdout,
+            next: 1,
+        }
+    }
+
+    pub fn send(&mut self, message: &serde_json::Value) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the bridge closed stdout"
+            );
+            let msg: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if msg["id"] == serde_json::json!(id) {
+                return msg;
+            }
+        }
+    }
+
+    pub fn initialize(&mut self) -> serde_json::Value {
+        let init = self.request(
+            "initialize",
+            serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        );
+        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        init
+    }
+
+    /// Closes stdin and waits: the bridge's exit status and stderr.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+        drop(self.stdin.take());
+        let out = self.child.wait_with_output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// Runs crux under a terminal (`script`) in `dir`, typing each line once the prompt is up;
+/// what the terminal showed.
+pub fn on_terminal(env: &Env, dir: &Path, args: &str, lines: &[&str]) -> String {
+    require_tool("script", "bsdutils");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &format!("{CRUX} {args}"), "/dev/null"]);
+    for (k, v) in env.cmd(&[]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    std::fs::create_dir_all(env.home()).unwrap();
+    let mut child = cmd
+        .current_dir(dir)
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        std::thread::sleep(Duration::from_millis(700));
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{screen}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    screen
+}
