@@ -459,7 +459,8 @@ fn linked_special_and_oversize_project_files_are_refused_quickly() {
         &secret_file,
         &format!("{{\"mcpServers\": {{}}, \"token\": \"{marker}\"}}"),
     );
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Make = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Make)> = vec![
         (
             "a symlink",
             Box::new(|p: &Path| std::os::unix::fs::symlink(&secret_file, p).unwrap()),
