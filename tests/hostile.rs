@@ -459,7 +459,7 @@ fn linked_special_and_oversize_project_files_are_refused_quickly() {
         &secret_file,
         &format!("{{\"mcpServers\": {{}}, \"token\": \"{marker}\"}}"),
     );
-    type Make = Box<dyn Fn(&Path)>;
+    type Make<'a> = Box<dyn Fn(&Path) + 'a>;
     let cases: Vec<(&str, Make)> = vec![
         (
             "a symlink",
