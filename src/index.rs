@@ -66,6 +66,9 @@ pub struct Index {
     pub version: u64,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerEntry>,
+    /// Loaded from an older format and brought up to date in memory, not on disk yet.
+    #[serde(skip)]
+    migrated: bool,
 }
 
 impl Default for Index {
@@ -73,6 +76,7 @@ impl Default for Index {
         Index {
             version: VERSION,
             servers: BTreeMap::new(),
+            migrated: false,
         }
     }
 }
@@ -101,8 +105,24 @@ impl Index {
                 }
             }
             index.version = VERSION;
+            index.migrated = true;
         }
         Ok(index)
+    }
+
+    /// Writes an index loaded from an older format back in the current one, before a
+    /// command changes any registration: credentials from before bindings existed stay bound
+    /// to the registrations they were stored for, whatever the command changes next. Quietly
+    /// does nothing when the index cannot be read (the command itself says so if it needs it).
+    pub fn persist_migration(home: &CruxHome) -> Result<()> {
+        if !Index::load(home).is_ok_and(|i| i.migrated) {
+            return Ok(());
+        }
+        let _lock = home.lock()?;
+        match Index::load(home) {
+            Ok(index) if index.migrated => index.save(home),
+            _ => Ok(()),
+        }
     }
 
     /// Saves; the caller holds the CRUX_HOME lock.

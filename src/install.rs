@@ -255,9 +255,9 @@ pub fn npm(home: &CruxHome, name: &ServerName, package: &Package) -> Result<Stag
         "--no-fund",
         "--no-update-notifier",
         "--loglevel=error",
-        "--prefix",
     ]);
-    cmd.arg(&dir);
+    // The folder is the project npm installs into because it holds the package.json (not
+    // --prefix, which would also move npm's global config, and with it the user's cafile).
     if !package.allow_scripts {
         cmd.arg("--ignore-scripts");
     }

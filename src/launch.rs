@@ -32,13 +32,7 @@ const CODE_LOADING: &[(&str, &[&str])] = &[
     ("the dynamic loader", &["LD_*", "DYLD_*", "GCONV_PATH"]),
     (
         "Node.js",
-        &[
-            "NODE_OPTIONS",
-            "NODE_PATH",
-            "NODE_REPL_EXTERNAL_MODULE",
-            "NODE_TLS_REJECT_UNAUTHORIZED",
-            "NODE_EXTRA_CA_CERTS",
-        ],
+        &["NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE"],
     ),
     ("npm", &["npm_config_*", "NPM_CONFIG_*"]),
     (
@@ -52,7 +46,6 @@ const CODE_LOADING: &[(&str, &[&str])] = &[
             "PYTHONWARNINGS",
             "PYTHONBREAKPOINT",
             "PYTHONEXECUTABLE",
-            "REQUESTS_CA_BUNDLE",
         ],
     ),
     ("Perl", &["PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"]),
@@ -79,7 +72,23 @@ const CODE_LOADING: &[(&str, &[&str])] = &[
             "GIT_TEMPLATE_DIR",
         ],
     ),
-    ("TLS", &["SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"]),
+    // Not code, but it hands the server's traffic (and the token in it) to whoever is on the
+    // way.
+    (
+        "TLS verification",
+        &["NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY"],
+    ),
+];
+
+/// Variables naming the certificates a server trusts. Corporate networks set them for good
+/// reasons, so they pass, unless they name a file a repository could have planted: a relative
+/// path, or one inside the project the host starts the server in.
+const TRUST_FILES: &[&str] = &[
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
 ];
 
 /// Whether a variable makes a program load other code (see [`CODE_LOADING`]).
@@ -113,22 +122,27 @@ pub struct Environment {
 impl Environment {
     /// Computes the server's environment from this process's and the registration.
     pub fn for_server(spec: &ServerSpec) -> Environment {
-        let allowed = |name: &str| spec.allow_env.iter().any(|a| a == name);
+        let allowed =
+            |name: &str| spec.allow_env.iter().any(|a| a == name) || spec.env.contains_key(name);
+        let cwd = std::env::current_dir().ok();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let project = project_dir(cwd.as_deref(), home.as_deref());
+        let planted =
+            |dir: &Path| !dir.is_absolute() || project.is_some_and(|p| dir.starts_with(p));
         let mut env = Environment::default();
-        for (key, _) in std::env::vars_os() {
+        for (key, value) in std::env::vars_os() {
             let Some(name) = key.to_str() else {
                 continue;
             };
             let own = name.starts_with("CRUX_");
-            if own || (loads_code(name) && !allowed(name) && !spec.env.contains_key(name)) {
+            let trust_planted = TRUST_FILES.contains(&name) && planted(Path::new(&value));
+            if own || ((loads_code(name) || trust_planted) && !allowed(name)) {
                 env.removed.push(key.clone());
             }
         }
-        if !allowed("PATH") && !spec.env.contains_key("PATH") {
+        if !allowed("PATH") {
             if let Some(path) = std::env::var_os("PATH") {
-                let cwd = std::env::current_dir().ok();
-                let home = std::env::var_os("HOME").map(PathBuf::from);
-                let (kept, dropped) = clean_path(&path, cwd.as_deref(), home.as_deref());
+                let (kept, dropped) = clean_path(&path, &planted);
                 if !dropped.is_empty() {
                     env.path = Some(kept);
                     env.dropped_path = dropped;
@@ -170,7 +184,7 @@ impl Environment {
         let mut parts = Vec::new();
         if !removed.is_empty() {
             parts.push(format!(
-                "{} (they make programs load other code)",
+                "{} (they make programs load other code, or trust what a project planted)",
                 removed.join(", ")
             ));
         }
@@ -192,14 +206,18 @@ impl Environment {
     }
 }
 
-/// `PATH` without relative entries and without entries inside the working directory (the
-/// project a host starts the server in), unless that directory holds the home directory.
-fn clean_path(path: &OsStr, cwd: Option<&Path>, home: Option<&Path>) -> (OsString, Vec<PathBuf>) {
-    let project = cwd.filter(|c| c.parent().is_some() && !home.is_some_and(|h| h.starts_with(c)));
+/// The project a host starts the server in: the working directory, unless it holds the home
+/// directory (a host started from `~` or `/` would make everything "inside the project").
+fn project_dir<'a>(cwd: Option<&'a Path>, home: Option<&Path>) -> Option<&'a Path> {
+    cwd.filter(|c| c.parent().is_some() && !home.is_some_and(|h| h.starts_with(c)))
+}
+
+/// `PATH` without the entries a project could have planted (`planted`: relative, or inside
+/// the project), and the ones dropped.
+fn clean_path(path: &OsStr, planted: &dyn Fn(&Path) -> bool) -> (OsString, Vec<PathBuf>) {
     let (mut kept, mut dropped) = (Vec::new(), Vec::new());
     for dir in std::env::split_paths(path) {
-        let planted = !dir.is_absolute() || project.is_some_and(|p| dir.starts_with(p));
-        if planted {
+        if planted(&dir) {
             dropped.push(dir);
         } else {
             kept.push(dir);
@@ -513,19 +531,19 @@ mod tests {
     fn path_entries_a_project_could_plant_are_dropped() {
         let path =
             OsString::from("/usr/bin:./bin::/work/repo/node_modules/.bin:/home/u/.local/bin");
-        let (kept, dropped) = clean_path(
-            &path,
-            Some(Path::new("/work/repo")),
-            Some(Path::new("/home/u")),
-        );
+        let home = Some(Path::new("/home/u"));
+        let planted_in = |project: Option<&'static Path>| {
+            move |d: &Path| !d.is_absolute() || project.is_some_and(|p| d.starts_with(p))
+        };
+        let project = project_dir(Some(Path::new("/work/repo")), home);
+        assert_eq!(project, Some(Path::new("/work/repo")));
+        let (kept, dropped) = clean_path(&path, &planted_in(Some(Path::new("/work/repo"))));
         assert_eq!(kept, OsString::from("/usr/bin:/home/u/.local/bin"));
         assert_eq!(dropped.len(), 3, "{dropped:?}");
-        // Started in the home directory: its own bin folders stay.
-        let (kept, _) = clean_path(
-            &path,
-            Some(Path::new("/home/u")),
-            Some(Path::new("/home/u")),
-        );
+        // Started in the home directory (or above it): no project to exclude.
+        assert_eq!(project_dir(Some(Path::new("/home/u")), home), None);
+        assert_eq!(project_dir(Some(Path::new("/")), home), None);
+        let (kept, _) = clean_path(&path, &planted_in(None));
         assert!(kept.to_string_lossy().contains("/home/u/.local/bin"));
     }
 

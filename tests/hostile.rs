@@ -182,6 +182,13 @@ fn hostile_entry_variables_get_no_credential_into_attacker_code() {
         ("py", vec![("LD_PRELOAD", format!("{evil}/steal.so"))]),
         ("sh", vec![("BASH_ENV", format!("{evil}/steal.sh"))]),
         ("sh", vec![("ENV", format!("{evil}/steal.sh"))]),
+        // A certificate the repository planted, trusted for the server's own API calls.
+        (
+            "js",
+            vec![("NODE_EXTRA_CA_CERTS", format!("{}/ca.pem", dir.display()))],
+        ),
+        ("py", vec![("REQUESTS_CA_BUNDLE", "ca.pem".into())]),
+        ("js", vec![("NODE_TLS_REJECT_UNAUTHORIZED", "0".into())]),
     ];
     for (server, extra) in cases {
         let _ = std::fs::remove_file(&out);
@@ -251,10 +258,18 @@ fn registered_settings_and_allowed_variables_reach_the_server() {
         &[
             ("NODE_OPTIONS", "--require /nonexistent.js".into()),
             ("PYTHONPATH", "/opt/mine".into()),
+            (
+                "NODE_EXTRA_CA_CERTS",
+                "/etc/ssl/certs/ca-certificates.crt".into(),
+            ),
         ],
     )
     .success();
     let got = read_json(&out);
+    assert_eq!(
+        got["NODE_EXTRA_CA_CERTS"], "/etc/ssl/certs/ca-certificates.crt",
+        "the machine's own certificates pass"
+    );
     assert_eq!(got["LOG_LEVEL"], "debug");
     assert_eq!(
         got["NODE_OPTIONS"], "--max-old-space-size=256",

@@ -12,6 +12,16 @@ use crate::home::CruxHome;
 
 pub fn execute(cli: Cli) -> Result<()> {
     let home = CruxHome::from_env()?;
+    if !matches!(
+        cli.command,
+        Command::Launch { .. }
+            | Command::Bridge
+            | Command::Headers { .. }
+            | Command::Completions { .. }
+    ) {
+        // The launchers only read; every other command may change a registration.
+        crate::index::Index::persist_migration(&home)?;
+    }
     match cli.command {
         Command::Mcp { command } => match command {
             McpCommand::Add(args) => mcp::add(*args, &home),
