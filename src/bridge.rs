@@ -190,7 +190,9 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     })
 }
 
-/// The stored bearer token of a server.
+/// The stored bearer token of a server, if it is bound to the server's registration (stored
+/// for it, or confirmed for it): a token stored before a registration of that name is not sent
+/// to whatever URL the registration names until the user confirms it.
 pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Result<Secret> {
     let var = VarName::parse(&spec.var)?;
     let index = Index::load(home)?;
@@ -198,6 +200,15 @@ pub fn bearer_value(home: &CruxHome, mcp: &ServerName, spec: &BearerSpec) -> Res
         mcp: mcp.to_string(),
         var: var.to_string(),
     })?;
+    let fingerprint = Registry::load_unchecked(home)?
+        .get(mcp)
+        .map(crate::registry::Registered::fingerprint);
+    if fingerprint.is_none() || cred.bound_to != fingerprint {
+        return Err(Error::failed(
+            format!("{mcp}: {var} was stored before this registration of '{mcp}' (for another definition, or before it was registered), so crux does not send it"),
+            format!("review the registration and confirm it: crux mcp bind {mcp}"),
+        ));
+    }
     let store = select::open(cred.backend, home)?;
     match store.get(mcp, &var)? {
         Some(v) if !header_safe(v.expose()) => Err(Error::failed(

@@ -930,4 +930,32 @@ fn headers_go_only_to_the_registered_url() {
     let run = headers(None, &["--no-url-check"]);
     run.success().stderr_has("warning");
     assert!(run.stdout().contains(&token));
+
+    // A bearer token stored before its server was registered is not sent to the URL a later
+    // registration names, until the user confirms it.
+    let early = random_value("early");
+    env.run_stdin(&["mcp", "auth", "notes", "NOTES_TOKEN", "--stdin"], &early)
+        .success();
+    let evil = "https://attacker.example/mcp";
+    env.run(&[
+        "mcp",
+        "add",
+        "notes",
+        "--url",
+        evil,
+        "--bearer",
+        "NOTES_TOKEN",
+    ])
+    .success()
+    .stdout_has("crux mcp bind notes");
+    let mut cmd = env.cmd(&["headers", "notes"]);
+    cmd.env("CLAUDE_CODE_MCP_SERVER_URL", evil);
+    let run = Run(common::run_with_stdin(cmd, None));
+    run.fails(1).stderr_has("crux mcp bind notes");
+    assert!(!run.stdout().contains(&early));
+    let mut bridge = common::BridgeProcess::start(&env, "notes", evil);
+    drop(bridge.stdin.take());
+    let (status, stderr) = bridge.finish();
+    assert_eq!(status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("crux mcp bind notes"), "{stderr}");
 }

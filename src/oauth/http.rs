@@ -261,6 +261,84 @@ mod tests {
         );
     }
 
+    /// A server that answers every request with `status` and `Location: location`, counting
+    /// what it got; the URL and the count.
+    fn redirector(
+        status: u16,
+        location: Option<String>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", server.server_addr());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut response = tiny_http::Response::from_string("{}").with_status_code(status);
+                if let Some(l) = &location {
+                    response = response.with_header(
+                        tiny_http::Header::from_bytes("Location", l.as_bytes()).unwrap(),
+                    );
+                }
+                let _ = request.respond(response);
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn requests_that_carry_credentials_never_follow_a_redirect() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (elsewhere, reached) = redirector(200, None);
+        for status in [301, 302, 303, 307, 308] {
+            let (url, hit) = redirector(status, Some(format!("{elsewhere}token?code=secret-code")));
+            let http = Http::default();
+            let secret = Secret::new("client-secret-value");
+            let attempts = [
+                http.post_form(
+                    &url,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", "rt-value"),
+                    ],
+                    Some(("client", &secret)),
+                ),
+                http.post_json(&url, &serde_json::json!({"redirect_uris": ["x"]})),
+                http.send(
+                    http.request("POST", &url).set("X-Api-Key", "key-value"),
+                    Some(b"{}"),
+                ),
+                http.send(
+                    http.request("GET", &url).set("Authorization", "Bearer t"),
+                    None,
+                ),
+                http.send(http.request("DELETE", &url), None),
+            ];
+            for result in attempts {
+                let e = result.err().expect("a redirect is an error").render();
+                let origin = elsewhere.trim_end_matches('/');
+                assert!(
+                    e.contains(&format!("redirect (HTTP {status}) to {origin}")),
+                    "{e}"
+                );
+                assert!(
+                    !e.contains("secret-code") && !e.contains("token?"),
+                    "origin only: {e}"
+                );
+            }
+            assert_eq!(hit.load(SeqCst), 5);
+        }
+        assert_eq!(
+            reached.load(SeqCst),
+            0,
+            "nothing reached the redirect's target"
+        );
+        // Public metadata (no credential) may follow one.
+        let (url, _) = redirector(302, Some(elsewhere.clone()));
+        assert!(Http::default().get(&url).unwrap().ok());
+        assert_eq!(reached.load(SeqCst), 1);
+    }
+
     #[test]
     fn basic_auth_form_encodes_both_parts() {
         let h = basic_header("a b", &Secret::new("p:w"));
