@@ -72,6 +72,24 @@ impl Package {
     pub fn unpinned_legacy(&self) -> bool {
         self.version.is_none() && !self.no_install
     }
+
+    /// The package's name, and the version a registration from before pinning carried in it
+    /// (`name@version`, or `name==version` on PyPI).
+    pub fn base_and_embedded(&self, npm: bool) -> (&str, Option<&str>) {
+        if !self.unpinned_legacy() {
+            return (&self.package, None);
+        }
+        if npm {
+            split_npm_spec(&self.package)
+        } else {
+            split_pypi_spec(&self.package)
+        }
+    }
+
+    /// The package's name alone.
+    pub fn base_name(&self, npm: bool) -> &str {
+        self.base_and_embedded(npm).0
+    }
 }
 
 /// How a server gets its credentials. All lists hold names, never values.
@@ -231,13 +249,7 @@ impl ServerSpec {
         match &self.source {
             Source::Npx(p) | Source::Uvx(p) => {
                 let npm = matches!(self.source, Source::Npx(_));
-                let legacy_spec = p.unpinned_legacy() && npm;
-                // Registrations from before pinning may carry `name@version` in the package.
-                let base = if legacy_spec {
-                    split_npm_spec(&p.package).0
-                } else {
-                    p.package.as_str()
-                };
+                let base = p.base_name(npm);
                 if !package_name_ok(base, npm) {
                     return Err(bad(format!(
                         "'{}' is not a package name",

@@ -791,12 +791,8 @@ pub fn upgrade(
                     crate::install::Ecosystem::PyPi
                 };
                 let (base, embedded) =
-                    if p.unpinned_legacy() && ecosystem == crate::install::Ecosystem::Npm {
-                        let (b, v) = crate::registry::split_npm_spec(&p.package);
-                        (b.to_string(), v.map(str::to_string))
-                    } else {
-                        (p.package.clone(), None)
-                    };
+                    p.base_and_embedded(ecosystem == crate::install::Ecosystem::Npm);
+                let (base, embedded) = (base.to_string(), embedded.map(str::to_string));
                 let target = crate::install::newest_version(
                     home,
                     ecosystem,
