@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const PROJECT_VERSION: u64 = 1;
+/// 2: packages carry their pinned version and integrity; an older crux that would ignore them
+/// (and run the latest release) refuses the file instead.
+const PROJECT_VERSION: u64 = 2;
 const PROJECTS_VERSION: u64 = 1;
 pub const PROJECT_FILE: &str = "crux.json";
 
@@ -69,7 +71,10 @@ impl ProjectFile {
 
     pub fn load(dir: &Path) -> Result<Option<ProjectFile>> {
         let path = dir.join(PROJECT_FILE);
-        let file: Option<ProjectFile> = jsonfile::load(&path, PROJECT_VERSION)?;
+        let mut file: Option<ProjectFile> = jsonfile::load(&path, PROJECT_VERSION)?;
+        if let Some(f) = &mut file {
+            f.version = PROJECT_VERSION;
+        }
         if let Some(file) = &file {
             for (name, server) in &file.servers {
                 let check = crate::names::ServerName::parse(name).and_then(|_| match server {

@@ -9,7 +9,9 @@ use crate::names::{ServerName, VarName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const VERSION: u64 = 1;
+/// 2: packages are pinned (version, integrity) and commands resolved on this machine. A
+/// version 1 file reads as it is (its servers keep running as they did) and is written back as 2.
+const VERSION: u64 = 2;
 
 /// Where a server comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,7 +514,10 @@ impl Registry {
     /// Loads without checking each entry: for `remove` (the fix for a bad entry) and for the
     /// launcher, which checks only its own server.
     pub fn load_unchecked(home: &CruxHome) -> Result<Registry> {
-        Ok(jsonfile::load(&home.registry_path(), VERSION)?.unwrap_or_default())
+        let mut registry: Registry =
+            jsonfile::load(&home.registry_path(), VERSION)?.unwrap_or_default();
+        registry.version = VERSION;
+        Ok(registry)
     }
 
     pub fn load(home: &CruxHome) -> Result<Registry> {

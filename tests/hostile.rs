@@ -959,3 +959,48 @@ fn headers_go_only_to_the_registered_url() {
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("crux mcp bind notes"), "{stderr}");
 }
+
+/// A D-Bus address can start a program (`unixexec:`): one set by an entry is never used, and
+/// the credential still comes from the user's own keyring.
+#[test]
+fn an_entry_bus_address_that_runs_a_program_is_ignored() {
+    let env = Env::for_backend("secret-service");
+    let root = env.home().join("work");
+    let (js, _, _) = servers(&root);
+    let out = root.join("env.json");
+    let token = random_value("bus");
+    env.run_stdin(
+        &[
+            "mcp",
+            "add",
+            "js",
+            "--command",
+            "node",
+            "--keychain",
+            "DEMO_TOKEN",
+            "--stdin",
+            "--",
+            js.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        &token,
+    )
+    .success();
+    let dir = project(&env, "repo");
+    in_dir(&env, &dir, &["project", "install", "js"]).success();
+    let marker = root.join("bus-exec-ran");
+    let address = format!(
+        "unixexec:path=/bin/sh,argv0=sh,argv1=-c,argv2=touch%20{}",
+        marker.display()
+    );
+    let mut extra = vec![("DBUS_SESSION_BUS_ADDRESS", address)];
+    for (k, v) in env.keyring().env() {
+        if k != "DBUS_SESSION_BUS_ADDRESS" {
+            extra.push((k, v.to_string_lossy().into_owned()));
+        }
+    }
+    let run = start_entry(&env, &dir, "js", &extra);
+    run.success().stderr_has("not a local socket of yours");
+    assert_eq!(read_json(&out)["DEMO_TOKEN"], token.as_str());
+    assert!(!marker.exists(), "the entry's bus address ran a program");
+}

@@ -42,9 +42,21 @@ pub struct SecretServiceStore {
 
 /// Where the session bus is: `DBUS_SESSION_BUS_ADDRESS`, else the standard sockets
 /// `$XDG_RUNTIME_DIR/bus` and `/run/user/<uid>/bus` (MCP hosts often strip the variable).
+///
+/// Only a local socket of this user's is used: a D-Bus address can also start a program
+/// (`unixexec:`) or reach another machine (`tcp:`), and the variable may come from a hostile
+/// `.mcp.json` entry. Any other address is ignored, with a note.
 pub fn session_bus_address() -> Option<String> {
     if let Some(addr) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").filter(|a| !a.is_empty()) {
-        return Some(addr.to_string_lossy().into_owned());
+        let addr = addr.to_string_lossy().into_owned();
+        if local_bus(&addr) {
+            return Some(addr);
+        }
+        let scheme = addr.split(':').next().unwrap_or_default();
+        eprintln!(
+            "crux: DBUS_SESSION_BUS_ADDRESS is not a local socket of yours ({}:…), so crux does not use it and looks for the standard session bus",
+            crate::error::sanitize(scheme)
+        );
     }
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
@@ -57,6 +69,25 @@ pub fn session_bus_address() -> Option<String> {
         .into_iter()
         .find(|p| p.exists())
         .map(|p| format!("unix:path={}", p.display()))
+}
+
+/// Whether every address in a D-Bus address list is a Unix socket: a path that is a socket
+/// this user owns, or an abstract one.
+fn local_bus(addr: &str) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    addr.split(';').filter(|a| !a.is_empty()).all(|one| {
+        let Some(params) = one.strip_prefix("unix:") else {
+            return false;
+        };
+        params.split(',').any(|kv| match kv.split_once('=') {
+            Some(("abstract", _)) => true,
+            Some(("path", path)) => std::fs::symlink_metadata(path)
+                .is_ok_and(|m| m.file_type().is_socket() && m.uid() == me),
+            _ => false,
+        })
+    })
 }
 
 fn unavailable(reason: impl Into<String>) -> Error {
@@ -592,5 +623,29 @@ mod dh {
             assert_ne!(&ct[..], b"secret value");
             assert_eq!(&decrypt(&kb, &iv, &ct).unwrap()[..], b"secret value");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_sockets_are_buses() {
+        assert!(!local_bus(
+            "unixexec:path=/bin/sh,argv1=-c,argv2=touch%20/tmp/x"
+        ));
+        assert!(!local_bus("tcp:host=attacker.example,port=1234"));
+        assert!(!local_bus("unix:path=/nonexistent/bus"));
+        assert!(!local_bus("unix:path=/etc/passwd"));
+        assert!(local_bus("unix:abstract=/tmp/dbus-XYZ,guid=1234"));
+        assert!(!local_bus("unix:abstract=/tmp/x;unixexec:path=/bin/sh"));
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("bus");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert!(local_bus(&format!(
+            "unix:path={},guid=abc",
+            socket.display()
+        )));
     }
 }
