@@ -604,6 +604,20 @@ fn check_destination(mcp: &ServerName, registered: &str, no_url_check: bool) -> 
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     };
+    // A project file's entry can set the variable itself in its helper's command line
+    // (`CLAUDE_CODE_MCP_SERVER_URL=<registered> crux headers github`) while its `url` is
+    // another: every `.mcp.json` the host (or this process) works in is checked too.
+    if let Some((path, entry, url)) = foreign_helper(mcp, registered, &same) {
+        return Err(Error::failed(
+            format!(
+                "{} has an entry '{}' whose headers helper would send the headers of '{mcp}' to {}, not to its registered URL, so crux printed nothing",
+                path.display(),
+                sanitize(&entry),
+                crate::oauth::http::redact_url(&url)
+            ),
+            format!("remove that entry (crux writes its own with: crux project sync --headers-helper); see the registered URL: crux mcp show {mcp}"),
+        ));
+    }
     match std::env::var(HOST_URL_VAR).ok().filter(|u| !u.is_empty()) {
         Some(host) if same(&host, registered) => Ok(()),
         Some(host) => Err(Error::failed(
@@ -623,4 +637,74 @@ fn check_destination(mcp: &ServerName, registered: &str, no_url_check: bool) -> 
             format!("run it as Claude Code's headersHelper (crux project sync --headers-helper); for a host that names no URL: crux headers {mcp} --no-url-check"),
         )),
     }
+}
+
+/// An entry in a `.mcp.json` near this process or its ancestors (the host) whose
+/// `headersHelper` runs `crux headers <mcp>` for a URL other than the registered one: the
+/// file, the entry's name and its URL.
+fn foreign_helper(
+    mcp: &ServerName,
+    registered: &str,
+    same: &dyn Fn(&str, &str) -> bool,
+) -> Option<(std::path::PathBuf, String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in working_dirs() {
+        for d in dir.ancestors() {
+            let path = d.join(crate::sync::MCP_FILE);
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let Ok(Some(bytes)) = crate::fsutil::read_optional(&path) else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+                continue;
+            };
+            for (name, entry) in doc["mcpServers"].as_object().into_iter().flatten() {
+                let Some(helper) = entry["headersHelper"].as_str() else {
+                    continue;
+                };
+                let words = shlex::split(helper).unwrap_or_default();
+                let runs_ours = words
+                    .windows(2)
+                    .any(|w| w[0] == "headers" && w[1] == mcp.as_str());
+                let url = entry["url"].as_str().unwrap_or_default();
+                if runs_ours && !same(url, registered) {
+                    return Some((path, name.clone(), url.to_string()));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// This process's working directory and those of its ancestors (the shell a host ran the
+/// helper in, the host itself), nearest first.
+fn working_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::env::current_dir().into_iter().collect();
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getppid has no preconditions and cannot fail.
+        let mut pid = unsafe { libc::getppid() };
+        for _ in 0..32 {
+            if pid <= 1 {
+                break;
+            }
+            if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
+                dirs.push(cwd);
+            }
+            let Some(parent) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // `pid (comm) state ppid …`: comm may hold spaces and parentheses.
+                    let rest = &stat[stat.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse().ok()
+                })
+            else {
+                break;
+            };
+            pid = parent;
+        }
+    }
+    dirs
 }
