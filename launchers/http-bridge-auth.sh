@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/sh -p
 # crux launcher for remote MCP servers with OAuth (installed by crux into CRUX_HOME/launchers/;
 # the source is launchers/http-bridge-auth.sh in the crux repository).
 #
@@ -7,6 +7,8 @@
 # bridges stdio to the server's Streamable HTTP endpoint with the token in the Authorization
 # header; the token never appears in argv or on disk. A server that is not signed in stops the
 # launch with exit 78 and one line on stderr.
+# `sh -p`: where /bin/sh is bash, it then ignores BASH_ENV, ENV, SHELLOPTS and exported
+# functions, which an entry's environment could use to run code before crux starts.
 # Filled in at install time, each as one single-quoted shell word.
 installed_bin=@CRUX_BIN@
 CRUX_HOME=@CRUX_HOME@

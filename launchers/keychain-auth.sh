@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/sh -p
 # crux launcher for MCP servers with credentials (installed by crux into CRUX_HOME/launchers/;
 # the source is launchers/keychain-auth.sh in the crux repository).
 #
@@ -6,6 +6,8 @@
 # server's command line as arguments. crux fetches the credentials in one batch and execs the
 # server with them added to its environment; they never appear in argv or on disk. A missing
 # credential stops the launch with exit 78 and one line on stderr.
+# `sh -p`: where /bin/sh is bash, it then ignores BASH_ENV, ENV, SHELLOPTS and exported
+# functions, which an entry's environment could use to run code before crux starts.
 # Filled in at install time, each as one single-quoted shell word.
 installed_bin=@CRUX_BIN@
 CRUX_HOME=@CRUX_HOME@

@@ -63,7 +63,14 @@ impl Staged {
             Entry::Node { node, script } => {
                 vec![node.to_string_lossy().into_owned(), inside(script)]
             }
-            Entry::Exec(file) => vec![inside(file)],
+            Entry::Exec(file) => {
+                // Read from the staging folder (the file is there until the commit); its
+                // interpreter is resolved now, and it runs from its final place.
+                let mut cmd = script_command(&self.dir.join(file));
+                let last = cmd.len() - 1;
+                cmd[last] = inside(file);
+                cmd
+            }
             Entry::Python(script) => vec![inside(Path::new("venv/bin/python")), inside(script)],
         }
     }
@@ -161,14 +168,108 @@ pub fn remove(home: &CruxHome, name: &ServerName) -> Result<bool> {
     }
 }
 
+/// The `PATH` programs are resolved in when a server is registered: the user's, without
+/// relative entries and without entries inside the current directory (a cloned repository's
+/// `node_modules/.bin`, say), which would otherwise be resolved against it.
+pub fn resolution_path() -> std::ffi::OsString {
+    let cwd = std::env::current_dir().ok();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let inside = |d: &Path| {
+        cwd.as_ref()
+            .is_some_and(|c| c.parent().is_some() && d.starts_with(c))
+    };
+    let kept: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|d| d.is_absolute() && !inside(d))
+        .collect();
+    std::env::join_paths(kept).unwrap_or_default()
+}
+
+/// A program on PATH (see [`resolution_path`]), by absolute path.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    which::which_in(name, Some(resolution_path()), cwd).ok()
+}
+
 /// A program crux needs, by absolute path.
 pub fn program(name: &str, fix: &str) -> Result<PathBuf> {
-    which::which(name).map_err(|_| {
+    find_program(name).ok_or_else(|| {
         Error::failed(
             format!("`{name}` is not on PATH, and crux needs it to install this server"),
             fix.to_string(),
         )
     })
+}
+
+/// The interpreter itself behind `program` (`node`, `python3`), as it reports its own path: a
+/// version manager's shim (asdf, mise, volta, pyenv) would otherwise choose a version from
+/// the project folder at every launch. Asked from inside `CRUX_HOME`.
+pub fn real_interpreter(home: &CruxHome, program: &Path) -> PathBuf {
+    let python = |n: &str| {
+        n.strip_prefix("python")
+            .is_some_and(|v| v.is_empty() || v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    let ask: &[&str] = match program.file_name().and_then(|n| n.to_str()) {
+        Some("node" | "nodejs") => &["-p", "process.execPath"],
+        Some(n) if python(n) => &["-c", "import sys; print(sys.executable)"],
+        _ => return program.to_path_buf(),
+    };
+    let out = Command::new(program)
+        .args(ask)
+        .current_dir(home.root())
+        .env("PATH", resolution_path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let real = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            if real.is_absolute() && real.is_file() {
+                real
+            } else {
+                program.to_path_buf()
+            }
+        }
+        _ => program.to_path_buf(),
+    }
+}
+
+/// The command line that runs a script by absolute paths only: its `#!` interpreter resolved
+/// now (`#!/usr/bin/env python3` would otherwise look `python3` up at every launch), or the
+/// file itself when it is a binary.
+pub fn script_command(script: &Path) -> Vec<String> {
+    let text = |p: &Path| p.to_string_lossy().into_owned();
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(script)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let first = String::from_utf8_lossy(&head[..n]);
+    let Some(line) = first.strip_prefix("#!").and_then(|l| l.lines().next()) else {
+        return vec![text(script)];
+    };
+    let mut words = line.split_whitespace();
+    let Some(interpreter) = words.next() else {
+        return vec![text(script)];
+    };
+    let mut rest: Vec<&str> = words.collect();
+    let interpreter = if Path::new(interpreter)
+        .file_name()
+        .is_some_and(|n| n == "env")
+    {
+        rest.retain(|w| *w != "-S");
+        match rest.first().and_then(|w| find_program(w)) {
+            Some(found) => {
+                rest.remove(0);
+                found
+            }
+            None => return vec![text(script)],
+        }
+    } else {
+        PathBuf::from(interpreter)
+    };
+    let mut cmd = vec![text(&interpreter)];
+    cmd.extend(rest.iter().map(|w| w.to_string()));
+    cmd.push(text(script));
+    cmd
 }
 
 /// A new, private staging folder inside `CRUX_HOME/mcps/`.
@@ -229,7 +330,10 @@ pub fn npm(home: &CruxHome, name: &ServerName, package: &Package) -> Result<Stag
         "npm",
         "install Node.js (it ships npm), then run the command again",
     )?;
-    let node = program("node", "install Node.js, then run the command again")?;
+    let node = real_interpreter(
+        home,
+        &program("node", "install Node.js, then run the command again")?,
+    );
     let dir = staging(home, name)?;
     let guard = StagingGuard(Some(dir.clone()));
     let manifest = serde_json::json!({
@@ -308,10 +412,12 @@ pub fn npm(home: &CruxHome, name: &ServerName, package: &Package) -> Result<Stag
     let rel = pkg_dir.join(&bin);
     let full = dir.join(&rel);
     let canonical = std::fs::canonicalize(&full).ok();
-    // The entry point must be a file inside the install.
+    // The entry point must be a file inside the install (compared after resolving links on
+    // both sides: CRUX_HOME's own path may hold one).
+    let real_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
     if !canonical
         .as_ref()
-        .is_some_and(|c| c.starts_with(&dir) && c.is_file())
+        .is_some_and(|c| c.starts_with(&real_dir) && c.is_file())
     {
         return Err(Error::failed(
             format!(

@@ -27,30 +27,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Variables that make a program load or run other code, or trust other servers, by the
-/// runtime they affect. A name ending in `*` is a prefix.
+/// runtime they affect. A name ending in `*` is a prefix. `PYTHON*` and `NODE_*` go whole,
+/// but for the settings in [`HARMLESS`]: new ones appear with each release.
 const CODE_LOADING: &[(&str, &[&str])] = &[
     ("the dynamic loader", &["LD_*", "DYLD_*", "GCONV_PATH"]),
-    (
-        "Node.js",
-        &["NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE"],
-    ),
+    ("Node.js", &["NODE_*"]),
     ("npm", &["npm_config_*", "NPM_CONFIG_*"]),
+    ("Python", &["PYTHON*"]),
+    ("Perl", &["PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"]),
     (
-        "Python",
+        "Ruby",
         &[
-            "PYTHONPATH",
-            "PYTHONSTARTUP",
-            "PYTHONHOME",
-            "PYTHONUSERBASE",
-            "PYTHONINSPECT",
-            "PYTHONWARNINGS",
-            "PYTHONBREAKPOINT",
-            "PYTHONEXECUTABLE",
+            "RUBYOPT",
+            "RUBYLIB",
+            "GEM_PATH",
+            "GEM_HOME",
+            "BUNDLE_GEMFILE",
         ],
     ),
-    ("Perl", &["PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"]),
-    ("Ruby", &["RUBYOPT", "RUBYLIB"]),
-    ("shells", &["BASH_ENV", "ENV", "BASH_FUNC_*"]),
+    (
+        "shells",
+        &[
+            "BASH_ENV",
+            "ENV",
+            "BASH_FUNC_*",
+            "SHELLOPTS",
+            "BASHOPTS",
+            "PS4",
+        ],
+    ),
     (
         "Java",
         &[
@@ -70,35 +75,89 @@ const CODE_LOADING: &[(&str, &[&str])] = &[
             "SSH_ASKPASS",
             "GIT_CONFIG_*",
             "GIT_TEMPLATE_DIR",
+            "GIT_EXTERNAL_DIFF",
+            "GIT_PAGER",
+            "GIT_EDITOR",
+            "GIT_SEQUENCE_EDITOR",
+            "GIT_PROXY_COMMAND",
         ],
     ),
-    // Not code, but it hands the server's traffic (and the token in it) to whoever is on the
-    // way.
+    // Not code, but they hand the server's traffic (and the token in it) to whoever is on the
+    // way, or to a name server's choice.
     (
-        "TLS verification",
-        &["NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY"],
+        "the resolver",
+        &["RES_OPTIONS", "LOCALDOMAIN", "HOSTALIASES"],
     ),
 ];
 
-/// Variables naming the certificates a server trusts. Corporate networks set them for good
-/// reasons, so they pass, unless they name a file a repository could have planted: a relative
-/// path, or one inside the project the host starts the server in.
-const TRUST_FILES: &[&str] = &[
+/// Settings of the `NODE_*` and `PYTHON*` families that change no code and no trust.
+const HARMLESS: &[&str] = &[
+    "NODE_ENV",
+    "NODE_NO_WARNINGS",
+    "NODE_DEBUG",
+    "NODE_DISABLE_COLORS",
+    "NODE_USE_ENV_PROXY",
+    "NODE_EXTRA_CA_CERTS",
+    "PYTHONUNBUFFERED",
+    "PYTHONIOENCODING",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONUTF8",
+    "PYTHONFAULTHANDLER",
+    "PYTHONHASHSEED",
+    "PYTHONNOUSERSITE",
+    "PYTHONSAFEPATH",
+    "PYTHONOPTIMIZE",
+    "PYTHONDEVMODE",
+];
+
+/// Variables naming a file or folder a program reads its trust or its configuration (which
+/// can name programs to run) from, or a program to run. They pass, as users set them for good
+/// reasons, unless they name something a repository could have planted: a relative path, or
+/// one inside the project the host starts the server in. `HOME` is then set back to the
+/// user's own.
+const PATH_VALUED: &[&str] = &[
     "NODE_EXTRA_CA_CERTS",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "GH_CONFIG_DIR",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "CLOUDSDK_CONFIG",
+    "CLOUDSDK_PYTHON",
+    "KUBECONFIG",
+    "DOCKER_CONFIG",
+    "PIP_CONFIG_FILE",
+    "SHELL",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "BROWSER",
+];
+
+/// The [`PATH_VALUED`] variables that name a program (with arguments), not a file.
+const COMMAND_VALUED: &[&str] = &["SHELL", "EDITOR", "VISUAL", "PAGER", "BROWSER"];
+
+/// Variables a host passes to every server (the MCP SDKs' default set and the locale), which
+/// stay even when the host set them only for the server; each still gets its own checks.
+const HOST_SET: &[&str] = &[
+    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LANGUAGE", "TZ", "TMPDIR",
 ];
 
 /// Whether a variable makes a program load other code (see [`CODE_LOADING`]).
 pub fn loads_code(name: &str) -> bool {
-    CODE_LOADING.iter().any(|(_, names)| {
-        names.iter().any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == *pattern,
+    !HARMLESS.contains(&name)
+        && CODE_LOADING.iter().any(|(_, names)| {
+            names.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == *pattern,
+            })
         })
-    })
 }
 
 /// The code-loading variable names, for documentation and errors.
@@ -109,35 +168,78 @@ pub fn code_loading_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// Why the launcher keeps a variable from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// It makes a program load other code, or trust a file a project planted.
+    LoadsCode,
+    /// The host did not have it: the entry in the project's config set it.
+    SetByEntry,
+}
+
 /// How the server's environment differs from the host's: what is removed, `PATH` without the
 /// entries a project could plant, and the registration's own settings.
 #[derive(Debug, Default)]
 pub struct Environment {
-    pub removed: Vec<OsString>,
+    pub removed: Vec<(OsString, Option<Removal>)>,
     pub path: Option<OsString>,
     pub dropped_path: Vec<PathBuf>,
-    pub settings: Vec<(String, String)>,
+    pub settings: Vec<(String, OsString)>,
 }
 
 impl Environment {
-    /// Computes the server's environment from this process's and the registration.
+    /// Computes the server's environment from this process's, the host's and the
+    /// registration.
+    ///
+    /// The server's environment is the host's: a variable the host process itself does not
+    /// have was added by the entry that started the launcher (a project's `.mcp.json` can add
+    /// `GITHUB_API_URL=https://attacker…` as easily as `NODE_OPTIONS`), and goes, unless the
+    /// registration names it. Where the host's environment cannot be read, the code-loading
+    /// rules below still hold.
     pub fn for_server(spec: &ServerSpec) -> Environment {
         let allowed =
             |name: &str| spec.allow_env.iter().any(|a| a == name) || spec.env.contains_key(name);
         let cwd = std::env::current_dir().ok();
-        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let home = account_home();
         let project = project_dir(cwd.as_deref(), home.as_deref());
-        let planted =
-            |dir: &Path| !dir.is_absolute() || project.is_some_and(|p| dir.starts_with(p));
+        let planted = |path: &Path| planted_in(project, path);
+        let host = host_variables();
         let mut env = Environment::default();
         for (key, value) in std::env::vars_os() {
             let Some(name) = key.to_str() else {
                 continue;
             };
-            let own = name.starts_with("CRUX_");
-            let trust_planted = TRUST_FILES.contains(&name) && planted(Path::new(&value));
-            if own || ((loads_code(name) || trust_planted) && !allowed(name)) {
-                env.removed.push(key.clone());
+            if name.starts_with("CRUX_") {
+                env.removed.push((key.clone(), None));
+                continue;
+            }
+            if allowed(name) {
+                continue;
+            }
+            let value_planted = || {
+                let text = value.to_string_lossy();
+                if COMMAND_VALUED.contains(&name) {
+                    // A bare program name is looked up in the cleaned PATH.
+                    let program = text.split_whitespace().next().unwrap_or_default();
+                    program.contains('/') && planted(Path::new(program))
+                } else {
+                    !text.is_empty() && planted(Path::new(&*text))
+                }
+            };
+            let path_planted = PATH_VALUED.contains(&name) && value_planted();
+            if loads_code(name) || path_planted {
+                env.removed.push((key.clone(), Some(Removal::LoadsCode)));
+            } else if name == "HOME" && planted(Path::new(&value)) {
+                if let Some(h) = &home {
+                    env.settings
+                        .push(("HOME".into(), h.clone().into_os_string()));
+                }
+                env.removed.push((key.clone(), Some(Removal::LoadsCode)));
+            } else if host
+                .as_ref()
+                .is_some_and(|h| !h.contains(&key) && !HOST_SET.contains(&name))
+            {
+                env.removed.push((key.clone(), Some(Removal::SetByEntry)));
             }
         }
         if !allowed("PATH") {
@@ -149,16 +251,13 @@ impl Environment {
                 }
             }
         }
-        env.settings = spec
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        env.settings
+            .extend(spec.env.iter().map(|(k, v)| (k.clone(), OsString::from(v))));
         env
     }
 
     fn apply(&self, cmd: &mut Command) {
-        for key in &self.removed {
+        for (key, _) in &self.removed {
             cmd.env_remove(key);
         }
         if let Some(path) = &self.path {
@@ -171,21 +270,25 @@ impl Environment {
 
     /// One line for stderr about what the server does not get, if anything.
     pub fn note(&self, mcp: &ServerName) -> Option<String> {
-        let removed: Vec<String> = self
-            .removed
-            .iter()
-            .filter_map(|k| k.to_str())
-            .filter(|k| !k.starts_with("CRUX_"))
-            .map(sanitize)
-            .collect();
-        if removed.is_empty() && self.dropped_path.is_empty() {
-            return None;
-        }
+        let names = |why: Removal| -> Vec<String> {
+            self.removed
+                .iter()
+                .filter(|(_, w)| *w == Some(why))
+                .map(|(k, _)| sanitize(&k.to_string_lossy()))
+                .collect()
+        };
+        let (code, entry) = (names(Removal::LoadsCode), names(Removal::SetByEntry));
         let mut parts = Vec::new();
-        if !removed.is_empty() {
+        if !code.is_empty() {
             parts.push(format!(
                 "{} (they make programs load other code, or trust what a project planted)",
-                removed.join(", ")
+                code.join(", ")
+            ));
+        }
+        if !entry.is_empty() {
+            parts.push(format!(
+                "{} (set by the entry that started crux, not by the host)",
+                entry.join(", ")
             ));
         }
         if !self.dropped_path.is_empty() {
@@ -199,17 +302,83 @@ impl Environment {
                 dirs.join(", ")
             ));
         }
+        if parts.is_empty() {
+            return None;
+        }
         Some(format!(
-            "crux: {mcp}: not passed to the server: {}; to let one through, register it with --allow-env NAME (crux mcp show {mcp})",
+            "crux: {mcp}: not passed to the server: {}; to let one through, register it with --allow-env NAME or set it with --env NAME=VALUE (crux mcp show {mcp})",
             parts.join("; ")
         ))
     }
 }
 
+/// The names of the variables in the environment of the process that started this one (the
+/// MCP host), on Linux; `None` where it cannot be read.
+fn host_variables() -> Option<std::collections::HashSet<OsString>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: getppid has no preconditions and cannot fail.
+        let ppid = unsafe { libc::getppid() };
+        let bytes = std::fs::read(format!("/proc/{ppid}/environ")).ok()?;
+        Some(
+            bytes
+                .split(|b| *b == 0)
+                .filter_map(|kv| kv.iter().position(|b| *b == b'=').map(|at| &kv[..at]))
+                .map(|k| OsStr::from_bytes(k).to_os_string())
+                .collect(),
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The user's home directory from the account database, not from `HOME` (which an entry can
+/// set to the project).
+pub fn account_home() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: getpwuid_r writes into the buffers we give it; the result points into `buf`,
+    // which outlives its use here.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
+        if rc != 0 || result.is_null() || pwd.pw_dir.is_null() {
+            return std::env::var_os("HOME").map(PathBuf::from);
+        }
+        let dir = std::ffi::CStr::from_ptr(pwd.pw_dir);
+        Some(PathBuf::from(OsStr::from_bytes(dir.to_bytes())))
+    }
+}
+
+/// Whether `path` is something a repository could have planted: relative, or inside the
+/// project (compared after resolving links, so `/proc/self/cwd/…` or a linked folder is seen
+/// for what it is).
+fn planted_in(project: Option<&Path>, path: &Path) -> bool {
+    if !path.is_absolute() {
+        return true;
+    }
+    let Some(project) = project else {
+        return false;
+    };
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    path.starts_with(project) || real.starts_with(project)
+}
+
 /// The project a host starts the server in: the working directory, unless it holds the home
 /// directory (a host started from `~` or `/` would make everything "inside the project").
 fn project_dir<'a>(cwd: Option<&'a Path>, home: Option<&Path>) -> Option<&'a Path> {
-    cwd.filter(|c| c.parent().is_some() && !home.is_some_and(|h| h.starts_with(c)))
+    let home = home.map(|h| std::fs::canonicalize(h).unwrap_or_else(|_| h.to_path_buf()));
+    cwd.filter(|c| c.parent().is_some() && !home.as_ref().is_some_and(|h| h.starts_with(c)))
 }
 
 /// `PATH` without the entries a project could have planted (`planted`: relative, or inside

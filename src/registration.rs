@@ -9,6 +9,7 @@ use crate::index::Index;
 use crate::install::{self, Staged};
 use crate::names::ServerName;
 use crate::registry::{Package, Registered, Registry, ServerSpec, Source};
+use std::path::Path;
 
 /// A registration resolved on this machine, not recorded yet.
 pub struct Pending {
@@ -52,17 +53,29 @@ pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Resu
             Some(cmd)
         }
         Source::Command { command } => {
-            let mut cmd = vec![resolve_command(command)?];
+            let program = resolve_command(command)?;
+            let program = install::real_interpreter(home, Path::new(&program))
+                .to_string_lossy()
+                .into_owned();
+            let mut cmd = vec![program];
             cmd.extend(spec.args.iter().cloned());
             Some(cmd)
         }
-        Source::Local { .. } => {
+        Source::Local { path } => {
             let mut cmd = spec.command_line().expect("a local server has one");
-            if !cmd[0].starts_with('/') {
+            if cmd[0].starts_with('/') {
+                // An executable file: its `#!` interpreter by absolute path too.
+                let mut script = install::script_command(Path::new(path));
+                script.extend(spec.args.iter().cloned());
+                Some(script)
+            } else {
                 let what = cmd[0].clone();
-                cmd[0] = absolute(&what, &format!("install {what}, or make the file executable and register it as --command <path>"))?;
+                let found = absolute(&what, &format!("install {what}, or make the file executable and register it as --command <path>"))?;
+                cmd[0] = install::real_interpreter(home, Path::new(&found))
+                    .to_string_lossy()
+                    .into_owned();
+                Some(cmd)
             }
-            Some(cmd)
         }
         Source::Url { .. } => None,
     };
@@ -74,7 +87,7 @@ pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Resu
             let found = if program.contains('/') {
                 std::fs::canonicalize(program).ok()
             } else {
-                which::which(program).ok()
+                install::find_program(program)
             };
             if let Some(found) = found {
                 registered
@@ -94,9 +107,9 @@ pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Resu
 }
 
 fn absolute(program: &str, fix: &str) -> Result<String> {
-    which::which(program)
+    install::find_program(program)
         .map(|p| p.to_string_lossy().into_owned())
-        .map_err(|_| {
+        .ok_or_else(|| {
             Error::failed(
                 format!("`{}` is not on PATH", crate::error::sanitize(program)),
                 fix.to_string(),
@@ -110,7 +123,7 @@ pub fn resolve_command(command: &str) -> Result<String> {
     let found = if command.contains('/') {
         std::fs::canonicalize(command).ok().filter(|p| p.is_file())
     } else {
-        which::which(command).ok()
+        install::find_program(command)
     };
     found
         .map(|p| p.to_string_lossy().into_owned())
