@@ -198,11 +198,17 @@ pub fn one_line(text: &str) -> String {
 /// zero-width characters and the BOM.
 fn is_invisible(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2069}'
+        '\u{00AD}'
         | '\u{061C}'
-        | '\u{FEFF}')
+        | '\u{115F}'..='\u{1160}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{3164}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Escapes control and invisible characters, so text shows exactly what it holds.

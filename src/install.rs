@@ -281,11 +281,44 @@ fn staging(home: &CruxHome, name: &ServerName) -> Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    remove_abandoned(&mcps);
     let dir = mcps.join(format!(".staging-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     fsutil::ensure_private_dir(&dir)?;
     Ok(dir)
+}
+
+/// Removes staging and set-aside folders left by a crux process that was killed (its pid, in
+/// the folder's name, is gone).
+fn remove_abandoned(mcps: &Path) {
+    let Ok(entries) = std::fs::read_dir(mcps) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name
+            .strip_prefix(".staging-")
+            .or_else(|| name.strip_prefix(".old-"))
+        else {
+            continue;
+        };
+        // `<server>-<pid>[-<nanos>]`: the server name may hold '-', the pid is all digits.
+        let pid = rest
+            .rsplit('-')
+            .take(2)
+            .filter_map(|p| p.parse::<i32>().ok())
+            .last();
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        let gone = pid.is_some_and(|p| {
+            p > 0
+                && unsafe { libc::kill(p, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        });
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs an installer step; a failure says what the tool said, on one line.

@@ -36,17 +36,21 @@ const SECRET_NAME_PARTS: &[&str] = &[
     "CREDENTIAL",
 ];
 
-/// Query parameters (lowercase) that carry a credential.
+/// Words of query parameter names (lowercase, split at `_`, `-` and `.`) that carry a
+/// credential: `api_key`, `access-token`, `X-Amz-Signature`…
 const SECRET_QUERY_PARTS: &[&str] = &[
     "key",
+    "apikey",
     "token",
     "secret",
     "password",
     "passwd",
+    "pwd",
     "auth",
     "sig",
     "signature",
     "session",
+    "credential",
 ];
 
 fn refused(name: &str, what: &str, fix: String) -> Error {
@@ -81,7 +85,10 @@ fn url_problem(url: &str) -> Option<&'static str> {
     }
     for (key, value) in parsed.query_pairs() {
         let key = key.to_ascii_lowercase();
-        if SECRET_QUERY_PARTS.iter().any(|p| key.contains(p)) || looks_like_token(&value) {
+        let secret_name = key
+            .split(['_', '-', '.'])
+            .any(|part| SECRET_QUERY_PARTS.contains(&part));
+        if secret_name || looks_like_token(&value) {
             return Some("its URL carries a credential in its query");
         }
     }
@@ -160,6 +167,24 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
                     "keep it in the keystore instead: crux mcp add {n} … --keychain {}",
                     sanitize(var)
                 ),
+            ));
+        }
+    }
+    if let (Some(bearer), Source::Url { url }) = (&spec.auth.bearer, &spec.source) {
+        let plain = url::Url::parse(url).is_ok_and(|u| {
+            u.scheme() == "http"
+                && !matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+                && !matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+                && u.host_str() != Some("localhost")
+        });
+        if plain {
+            return Err(Error::failed(
+                format!(
+                    "server '{}': its URL is plain http to another machine, which would send {} in clear text",
+                    sanitize(name),
+                    sanitize(&bearer.var)
+                ),
+                format!("register its https URL: crux mcp add {n} --url https://… --bearer {} --force", sanitize(&bearer.var)),
             ));
         }
     }
@@ -273,6 +298,19 @@ mod tests {
         let mut s = spec(npx(), &[]);
         s.auth.external_cli.insert("T".into(), format!("echo {t}"));
         assert!(check("x", &s).is_err());
+        let bearer = |url: &str| {
+            let mut s = spec(Source::Url { url: url.into() }, &[]);
+            s.auth.bearer = Some(BearerSpec {
+                var: "K".into(),
+                header_name: "Authorization".into(),
+                header_prefix: "Bearer".into(),
+            });
+            check("x", &s)
+        };
+        assert!(bearer("http://api.example.com/mcp").is_err(), "clear text");
+        assert!(bearer("http://127.0.0.1:8080/mcp").is_ok());
+        assert!(bearer("http://localhost/mcp").is_ok());
+        assert!(bearer("https://api.example.com/mcp").is_ok());
     }
 
     #[test]
@@ -280,7 +318,7 @@ mod tests {
         let ok = [
             spec(
                 Source::Url {
-                    url: "https://h.example/mcp?region=eu".into(),
+                    url: "https://h.example/mcp?region=eu&keyword=x&monkey=1".into(),
                 },
                 &[],
             ),

@@ -128,7 +128,14 @@ pub fn looks_like_token(word: &str) -> bool {
         && word.chars().any(|c| c.is_ascii_uppercase())
         && word.chars().filter(|c| c.is_ascii_digit()).count() >= 3
         && word.split(['_', '-']).any(|part| part.len() >= 16);
-    known || jwt || mixed
+    // A long run of lowercase hex, as many services issue (not a UUID: those have dashes).
+    let hex = (32..=128).contains(&word.len())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_alphabetic());
+    known || jwt || mixed || hex
 }
 
 /// Whether a would-be variable name is more likely a credential pasted in the wrong place:
@@ -278,6 +285,7 @@ mod tests {
                 "s".repeat(20)
             ),
             "aB3dE5gH7jK9mN1pQ3sT5vW7".to_owned(),
+            "0123456789abcdef".repeat(2),
         ] {
             assert!(looks_like_token(&token), "{token}");
         }

@@ -32,7 +32,8 @@ pub fn mask(text: &str) -> Cow<'_, str> {
         let raw = secret.expose();
         let escaped = serde_json::to_string(raw).expect("a string serializes");
         let escaped = &escaped[1..escaped.len() - 1];
-        for form in [raw, escaped] {
+        let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        for form in [raw, escaped, encoded.as_str()] {
             if out.contains(form) {
                 out = Cow::Owned(out.replace(form, "[redacted]"));
             }
@@ -52,6 +53,7 @@ mod tests {
         let body = serde_json::json!({"echo": "tok\"en-value-1"}).to_string();
         assert_eq!(mask(&body), r#"{"echo":"[redacted]"}"#);
         assert_eq!(mask("raw tok\"en-value-1 here"), "raw [redacted] here");
+        assert_eq!(mask("?t=tok%22en-value-1"), "?t=[redacted]");
         assert_eq!(
             mask("abc stays"),
             "abc stays",

@@ -21,6 +21,13 @@ pub struct Pending {
 /// Resolves `spec` for `name`: installs a pinned package into staging, resolves the command
 /// and external-cli programs to absolute paths. Nothing is registered yet.
 pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Result<Pending> {
+    if name.as_str() == "node_modules" && matches!(spec.source, Source::Npx(_) | Source::Uvx(_)) {
+        // Its install folder would sit on every other installed server's module search path.
+        return Err(Error::failed(
+            "a server installed from a package cannot be named 'node_modules'",
+            "choose another name: crux mcp add <MCP> --npx …",
+        ));
+    }
     let mut staged = None;
     let command = match &spec.source {
         Source::Npx(p) | Source::Uvx(p) if !p.no_install => {
@@ -142,29 +149,44 @@ impl Pending {
     /// Records the registration: moves the install into place and saves the registry. The
     /// caller holds the `CRUX_HOME` lock and has loaded `registry` under it.
     pub fn commit(self, home: &CruxHome, registry: &mut Registry) -> Result<Registered> {
-        let swap = match self.staged {
-            Some(staged) => Some(staged.commit()?),
-            None => None,
-        };
-        let old = registry
-            .servers
-            .insert(self.name.to_string(), self.registered.clone());
-        if let Err(e) = registry.save(home) {
-            match old {
-                Some(old) => registry.servers.insert(self.name.to_string(), old),
-                None => registry.servers.remove(self.name.as_str()),
-            };
-            return Err(e);
-        }
-        match swap {
-            Some(swap) => swap.keep(),
-            // A server that is no longer installed leaves no install behind.
-            None => {
-                install::remove(home, &self.name)?;
-            }
-        }
-        Ok(self.registered)
+        let mut done = commit_all(vec![self], home, registry)?;
+        Ok(done.remove(0).1)
     }
+}
+
+/// Records several registrations at once: every install moves into place, then one registry
+/// save; if anything fails, the old installs come back and the registry is unchanged. The
+/// caller holds the `CRUX_HOME` lock and has loaded `registry` under it.
+pub fn commit_all(
+    pendings: Vec<Pending>,
+    home: &CruxHome,
+    registry: &mut Registry,
+) -> Result<Vec<(ServerName, Registered)>> {
+    let before = registry.servers.clone();
+    let mut swaps = Vec::new();
+    let mut done = Vec::new();
+    let mut uninstalled = Vec::new();
+    for pending in pendings {
+        // A failure here drops the swaps made so far, which puts their old installs back.
+        match pending.staged {
+            Some(staged) => swaps.push(staged.commit()?),
+            None => uninstalled.push(pending.name.clone()),
+        }
+        registry
+            .servers
+            .insert(pending.name.to_string(), pending.registered.clone());
+        done.push((pending.name, pending.registered));
+    }
+    if let Err(e) = registry.save(home) {
+        registry.servers = before;
+        return Err(e);
+    }
+    swaps.into_iter().for_each(install::Swap::keep);
+    // A server that is no longer installed leaves no install behind.
+    for name in uninstalled {
+        install::remove(home, &name)?;
+    }
+    Ok(done)
 }
 
 /// The lines that show a definition in full: what it runs, with what, and what it gets.
@@ -177,8 +199,12 @@ pub fn describe(name: &str, spec: &ServerSpec, command: Option<&[String]>) -> Ve
     if let Source::Npx(p) | Source::Uvx(p) = &spec.source {
         lines.extend(describe_package(p));
     }
-    match command {
-        Some(cmd) => lines.push(format!("  runs:        {}", show_command(cmd))),
+    let portable = match &spec.source {
+        Source::Npx(p) | Source::Uvx(p) if p.pinned() => None,
+        _ => spec.command_line(),
+    };
+    match command.map(<[String]>::to_vec).or(portable) {
+        Some(cmd) => lines.push(format!("  runs:        {}", show_command(&cmd))),
         None if spec.url().is_none() => {
             let args = if spec.args.is_empty() {
                 "no arguments".to_string()
@@ -190,16 +216,30 @@ pub fn describe(name: &str, spec: &ServerSpec, command: Option<&[String]>) -> Ve
         None => {}
     }
     for (k, v) in &spec.env {
+        let warning = if crate::launch::loads_code(k) || k == "PATH" {
+            "   <- makes the server load other code"
+        } else {
+            ""
+        };
         lines.push(format!(
-            "  setting:     {}={}",
+            "  setting:     {}={}{warning}",
             escape_all(k),
             escape_all(v)
         ));
     }
     if !spec.allow_env.is_empty() {
+        let loading = spec
+            .allow_env
+            .iter()
+            .any(|v| crate::launch::loads_code(v) || v == "PATH");
         lines.push(format!(
-            "  lets through from the host: {}",
-            escape_all(&spec.allow_env.join(", "))
+            "  lets through from the host: {}{}",
+            escape_all(&spec.allow_env.join(", ")),
+            if loading {
+                "   <- variables that make programs load other code"
+            } else {
+                ""
+            }
         ));
     }
     let vars = spec

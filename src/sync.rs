@@ -253,6 +253,15 @@ pub fn plan_mcp_json(
     let top = root
         .object_value()
         .ok_or_else(|| broken("it is not a JSON object".into()))?;
+    let lists = top
+        .properties()
+        .into_iter()
+        .filter(|p| p.decoded_name().as_deref() == Some("mcpServers"))
+        .count();
+    if lists > 1 {
+        // Hosts read the last one; crux would edit the first.
+        return Err(broken("it has \"mcpServers\" more than once".into()));
+    }
     let servers = top.object_value_or_set("mcpServers");
     let props = |name: &str| -> Vec<jsonc_parser::cst::CstObjectProp> {
         servers

@@ -379,7 +379,7 @@ fn registrations_from_before_pinning_keep_working_and_upgrade_converts_them() {
 
     env.run(&["mcp", "upgrade", "--all", "--yes"])
         .success()
-        .stdout_has("`node` resolved to its full path")
+        .stdout_has("`node` resolved once, instead of at every start: /")
         .stdout_has(&format!(
             "npx-old: {EVERYTHING} unpinned (fetched by npx/uvx at every start) → {NEWER}"
         ));

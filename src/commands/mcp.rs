@@ -819,16 +819,25 @@ pub fn upgrade(
                 ))
             }
             Source::Command { .. } | Source::Local { .. } if !r.resolved() => {
+                let now = crate::registration::prepare(home, name, spec.clone())?;
+                let resolved = now.registered.command_line().unwrap_or_default();
                 let program = r
                     .command_line()
                     .unwrap_or_default()
                     .first()
                     .cloned()
                     .unwrap_or_default();
-                format!(
-                    "{name}: `{}` resolved to its full path once, instead of at every start",
-                    escape_all(&program)
-                )
+                plan.push((
+                    name.clone(),
+                    r.clone(),
+                    spec,
+                    format!(
+                        "{name}: `{}` resolved once, instead of at every start: {}",
+                        escape_all(&program),
+                        show_command(&resolved)
+                    ),
+                ));
+                continue;
             }
             _ => {
                 if !all {

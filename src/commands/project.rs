@@ -190,17 +190,16 @@ fn teammate(home: &CruxHome, dir: &Path, project: &ProjectFile, yes: bool) -> Re
         }
         let _lock = home.lock()?;
         let mut registry = Registry::load(home)?;
+        // A server another crux process registered meanwhile keeps its registration.
+        pendings.retain(|p| registry.get(&p.name).is_none());
+        let registered = crate::registration::commit_all(pendings, home, &mut registry)?;
+        // Confirmed above, with the credentials each would receive.
         let mut index = Index::load(home)?;
-        for pending in pendings {
-            let name = pending.name.clone();
-            if registry.get(&name).is_some() {
-                continue;
-            }
-            let registered = pending.commit(home, &mut registry)?;
-            index.bind_all(name.as_str(), &registered.fingerprint());
+        for (name, r) in &registered {
+            index.bind_all(name.as_str(), &r.fingerprint());
             println!(
                 "✓ Registered '{name}' from {PROJECT_FILE}: {}",
-                escape_all(&registered.spec.describe_source())
+                escape_all(&r.spec.describe_source())
             );
         }
         index.save(home)?;
@@ -260,6 +259,13 @@ fn plan_sync(
     projects: &Projects,
 ) -> Result<SyncPlan> {
     let (servers, unregistered) = sync::resolve(project, dir, registry)?;
+    for (name, r) in &servers {
+        if let Source::Npx(p) | Source::Uvx(p) = &r.spec.source {
+            if p.unpinned_legacy() {
+                eprintln!("note: '{name}' is not pinned: npx/uvx fetches it at every start, from the registry or from a project folder that ships it; pin it: crux mcp upgrade {name}");
+            }
+        }
+    }
     for name in &unregistered {
         eprintln!(
             "note: '{}' in {} is not registered on this machine, so it gets no entry; register what {PROJECT_FILE} defines: crux project install",

@@ -72,7 +72,7 @@ pub fn session_bus_address() -> Option<String> {
 }
 
 /// Whether every address in a D-Bus address list is a Unix socket: a path that is a socket
-/// this user owns, or an abstract one.
+/// this user owns (or nothing yet), or an abstract one.
 fn local_bus(addr: &str) -> bool {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -83,8 +83,11 @@ fn local_bus(addr: &str) -> bool {
         };
         params.split(',').any(|kv| match kv.split_once('=') {
             Some(("abstract", _)) => true,
-            Some(("path", path)) => std::fs::symlink_metadata(path)
-                .is_ok_and(|m| m.file_type().is_socket() && m.uid() == me),
+            // A socket that is not there fails to connect, with the usual error.
+            Some(("path", path)) => match std::fs::symlink_metadata(path) {
+                Ok(m) => m.file_type().is_socket() && m.uid() == me,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            },
             _ => false,
         })
     })
@@ -636,7 +639,7 @@ mod tests {
             "unixexec:path=/bin/sh,argv1=-c,argv2=touch%20/tmp/x"
         ));
         assert!(!local_bus("tcp:host=attacker.example,port=1234"));
-        assert!(!local_bus("unix:path=/nonexistent/bus"));
+        assert!(local_bus("unix:path=/nonexistent/bus"), "fails to connect later");
         assert!(!local_bus("unix:path=/etc/passwd"));
         assert!(local_bus("unix:abstract=/tmp/dbus-XYZ,guid=1234"));
         assert!(!local_bus("unix:abstract=/tmp/x;unixexec:path=/bin/sh"));
