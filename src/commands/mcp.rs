@@ -176,6 +176,10 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
     } else {
         None
     };
+    // The keystore the values go to is reachable before anything is registered.
+    if !values.is_empty() {
+        select::open(select::choose(home)?.backend, home)?;
+    }
 
     let registered = {
         let _lock = home.lock()?;

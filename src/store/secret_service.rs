@@ -639,7 +639,10 @@ mod tests {
             "unixexec:path=/bin/sh,argv1=-c,argv2=touch%20/tmp/x"
         ));
         assert!(!local_bus("tcp:host=attacker.example,port=1234"));
-        assert!(local_bus("unix:path=/nonexistent/bus"), "fails to connect later");
+        assert!(
+            local_bus("unix:path=/nonexistent/bus"),
+            "fails to connect later"
+        );
         assert!(!local_bus("unix:path=/etc/passwd"));
         assert!(local_bus("unix:abstract=/tmp/dbus-XYZ,guid=1234"));
         assert!(!local_bus("unix:abstract=/tmp/x;unixexec:path=/bin/sh"));
