@@ -50,29 +50,6 @@ impl ServerName {
     }
 }
 
-/// Prefixes of well-known token formats that are also valid variable names.
-const TOKEN_PREFIXES: &[&str] = &[
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat_",
-    "sk_live_",
-    "sk_test_",
-    "rk_live_",
-    "rk_test_",
-    "xoxb_",
-    "xoxp_",
-    "hf_",
-    "AKIA",
-    "ASIA",
-    "npm_",
-    "pypi_",
-    "sk_ant_",
-];
-
 /// Prefixes of well-known token formats, as they appear in text (URLs, arguments).
 const TEXT_TOKEN_PREFIXES: &[&str] = &[
     "ghp_",
@@ -142,9 +119,11 @@ pub fn looks_like_token(word: &str) -> bool {
 /// a known token prefix with a long tail, or a long run that mixes lower case, upper case and
 /// digits, which environment variable names (`UPPER_SNAKE`) never do.
 fn looks_like_credential(name: &str) -> bool {
-    let known = TOKEN_PREFIXES
-        .iter()
-        .any(|p| name.starts_with(p) && name.len() >= p.len() + 16);
+    // The text prefixes as a variable name would spell them (`glpat-` → `glpat_`).
+    let known = TEXT_TOKEN_PREFIXES.iter().any(|p| {
+        let p = p.replace(['-', '.'], "_");
+        name.starts_with(&p) && name.len() >= p.len() + 16
+    });
     let mixed = name.len() >= 20
         && name.chars().any(|c| c.is_ascii_lowercase())
         && name.chars().any(|c| c.is_ascii_uppercase())
