@@ -26,15 +26,6 @@ pub enum Ecosystem {
     PyPi,
 }
 
-impl Ecosystem {
-    pub fn name(self) -> &'static str {
-        match self {
-            Ecosystem::Npm => "npm",
-            Ecosystem::PyPi => "PyPI",
-        }
-    }
-}
-
 /// An install that worked, in its staging folder; removed on drop unless committed.
 pub struct Staged {
     dir: PathBuf,

@@ -160,14 +160,6 @@ pub fn loads_code(name: &str) -> bool {
         })
 }
 
-/// The code-loading variable names, for documentation and errors.
-pub fn code_loading_names() -> Vec<&'static str> {
-    CODE_LOADING
-        .iter()
-        .flat_map(|(_, names)| names.iter().copied())
-        .collect()
-}
-
 /// Why the launcher keeps a variable from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {

@@ -9,7 +9,7 @@ use crate::index::Index;
 use crate::install::{self, Staged};
 use crate::names::ServerName;
 use crate::registry::{Package, Registered, Registry, ServerSpec, Source};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A registration resolved on this machine, not recorded yet.
 pub struct Pending {
@@ -60,11 +60,14 @@ pub fn prepare(home: &CruxHome, name: &ServerName, mut spec: ServerSpec) -> Resu
             Some(cmd)
         }
         Source::Command { command } => {
-            let program = resolve_command(command)?;
-            let program = install::real_interpreter(home, Path::new(&program))
-                .to_string_lossy()
-                .into_owned();
-            let mut cmd = vec![program];
+            let program = PathBuf::from(resolve_command(command)?);
+            let real = install::real_interpreter(home, &program);
+            // An interpreter by its real path; a script with its `#!` interpreter resolved.
+            let mut cmd = if real != program {
+                vec![real.to_string_lossy().into_owned()]
+            } else {
+                install::script_command(&program)
+            };
             cmd.extend(spec.args.iter().cloned());
             Some(cmd)
         }

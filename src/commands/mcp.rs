@@ -927,12 +927,7 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
         } else {
             format!(" and delete its {} stored credential(s)", stored.len())
         };
-        eprint!("Remove '{name}'{what}? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| Error::io("cannot read the answer", e))?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::registration::confirm(&format!("Remove '{name}'{what}?"))? {
             println!("Nothing removed.");
             return Ok(());
         }
