@@ -147,6 +147,8 @@ const COMMAND_VALUED: &[&str] = &["SHELL", "EDITOR", "VISUAL", "PAGER", "BROWSER
 /// stay even when the host set them only for the server; each still gets its own checks.
 const HOST_SET: &[&str] = &[
     "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    // Kept by the launcher's own shell.
+    "PWD", "OLDPWD", "SHLVL", "_",
 ];
 
 /// Whether a variable makes a program load other code (see [`CODE_LOADING`]).
@@ -192,9 +194,19 @@ impl Environment {
         let allowed =
             |name: &str| spec.allow_env.iter().any(|a| a == name) || spec.env.contains_key(name);
         let cwd = std::env::current_dir().ok();
-        let home = account_home();
-        let project = project_dir(cwd.as_deref(), home.as_deref());
-        let planted = |path: &Path| planted_in(project, path);
+        let home = home_dir(cwd.as_deref());
+        let project = project_dir(cwd.as_deref(), home.as_deref()).map(|physical| {
+            // `PWD` names the same folder through links, if it names it at all.
+            let logical = std::env::var_os("PWD")
+                .map(PathBuf::from)
+                .filter(|l| l.is_absolute() && l != physical)
+                .filter(|l| std::fs::canonicalize(l).is_ok_and(|real| real == physical));
+            Project {
+                physical: physical.to_path_buf(),
+                logical,
+            }
+        });
+        let planted = |path: &Path| planted_in(project.as_ref(), path);
         let host = host_variables();
         let mut env = Environment::default();
         for (key, value) in std::env::vars_os() {
@@ -327,9 +339,17 @@ fn host_variables() -> Option<std::collections::HashSet<OsString>> {
     }
 }
 
-/// The user's home directory from the account database, not from `HOME` (which an entry can
-/// set to the project).
-pub fn account_home() -> Option<PathBuf> {
+/// The user's home directory: `HOME`, unless it lies inside the working directory (an entry
+/// can set it to the project), in which case the account database says.
+fn home_dir(cwd: Option<&Path>) -> Option<PathBuf> {
+    match std::env::var_os("HOME").map(PathBuf::from) {
+        Some(h) if h.is_absolute() && !cwd.is_some_and(|c| h.starts_with(c)) => Some(h),
+        _ => account_home(),
+    }
+}
+
+/// The user's home directory from the account database, not from `HOME`.
+fn account_home() -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     // SAFETY: getpwuid_r writes into the buffers we give it; the result points into `buf`,
     // which outlives its use here.
@@ -355,14 +375,40 @@ pub fn account_home() -> Option<PathBuf> {
 /// Whether `path` is something a repository could have planted: relative, or inside the
 /// project (compared after resolving links, so `/proc/self/cwd/…` or a linked folder is seen
 /// for what it is).
-fn planted_in(project: Option<&Path>, path: &Path) -> bool {
+fn planted_in(project: Option<&Project>, path: &Path) -> bool {
     if !path.is_absolute() {
         return true;
     }
     let Some(project) = project else {
         return false;
     };
-    path.starts_with(project) || resolved(path).starts_with(project)
+    if project.holds(path) {
+        return true;
+    }
+    // Only a link the system provides leads from outside the project into it without the
+    // repository having run anything (`/proc/self/cwd`, `/dev/fd/N`), or `..` out and back:
+    // those paths are resolved; others are taken as written (no system call per PATH entry,
+    // on a path every server start takes).
+    let magic = path.starts_with("/proc") || path.starts_with("/dev/fd");
+    let climbs = path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    (magic || climbs) && project.holds(&resolved(path))
+}
+
+/// The project folder by its physical path (the working directory) and by the logical one a
+/// host may have passed in `PWD` (the path through a linked folder), which a project file can
+/// name with `${PWD}`.
+struct Project {
+    physical: PathBuf,
+    logical: Option<PathBuf>,
+}
+
+impl Project {
+    fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.physical)
+            || self.logical.as_ref().is_some_and(|l| path.starts_with(l))
+    }
 }
 
 /// `path` with the links of its longest existing part resolved (`/proc/self/cwd/bin`, where
