@@ -15,11 +15,13 @@
 # answer, then stop the server.
 #
 # Needs: cargo, node + npm (npx), python3, network access to the npm registry.
-# Knobs (environment): ROUNDS (default 20), WARMUP (2), VERSION (2026.8.31), KEEP=1.
+# Knobs (environment): ROUNDS (default 20: npx cases), LAUNCH_ROUNDS (200: crux and node, whose
+# difference is small next to how much a start varies), WARMUP (2), VERSION (2026.8.31), KEEP=1.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-20}
+LAUNCH_ROUNDS=${LAUNCH_ROUNDS:-200}
 WARMUP=${WARMUP:-2}
 VERSION=${VERSION:-2026.8.31}
 PACKAGE=@modelcontextprotocol/server-everything
@@ -47,5 +49,5 @@ head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' |
 (cd "$HOME/project" && "$CRUX" project install everything >/dev/null)
 
 python3 "$REPO/scripts/bench_start.py" \
-  --rounds "$ROUNDS" --warmup "$WARMUP" --cwd "$HOME/project" \
+  --rounds "$ROUNDS" --launch-rounds "$LAUNCH_ROUNDS" --warmup "$WARMUP" --cwd "$HOME/project" \
   --mcp-json "$HOME/project/.mcp.json" --package "$PACKAGE" --version "$VERSION"
