@@ -823,6 +823,28 @@ fn hostile_server(mode: &str, status: u16, secret: &str) -> Server {
     )
 }
 
+/// Registers `remote` at `url` with a bearer token sent in `header` after `prefix`.
+fn add_bearer(env: &Env, url: &str, token: &str, header: &str, prefix: &str) {
+    env.run_stdin(
+        &[
+            "mcp",
+            "add",
+            "remote",
+            "--url",
+            url,
+            "--bearer",
+            "API_KEY",
+            "--header-name",
+            header,
+            "--header-prefix",
+            prefix,
+            "--stdin",
+        ],
+        token,
+    )
+    .success();
+}
+
 /// Finding 4: a credential is never sent across a redirect — a bearer token or a custom
 /// header, on the bridge's POST and GET stream and on the probe — and the error names only the
 /// redirect's origin.
@@ -833,24 +855,7 @@ fn credentials_never_follow_a_redirect() {
             let token = random_value("redirected");
             let server = hostile_server("redirect-post", status, &token);
             let env = Env::for_backend("age");
-            env.run_stdin(
-                &[
-                    "mcp",
-                    "add",
-                    "remote",
-                    "--url",
-                    &server.mcp(),
-                    "--bearer",
-                    "API_KEY",
-                    "--header-name",
-                    header,
-                    "--header-prefix",
-                    prefix,
-                    "--stdin",
-                ],
-                &token,
-            )
-            .success();
+            add_bearer(&env, &server.mcp(), &token, header, prefix);
             let mut bridge = common::BridgeProcess::start(&env, "remote", &server.mcp());
             let answer = bridge.request(
                 "initialize",
@@ -886,24 +891,7 @@ fn credentials_never_follow_a_redirect() {
     let token = random_value("get-stream");
     let server = hostile_server("redirect-get", 307, &token);
     let env = Env::for_backend("age");
-    env.run_stdin(
-        &[
-            "mcp",
-            "add",
-            "remote",
-            "--url",
-            &server.mcp(),
-            "--bearer",
-            "API_KEY",
-            "--header-name",
-            "X-Api-Key",
-            "--header-prefix",
-            "",
-            "--stdin",
-        ],
-        &token,
-    )
-    .success();
+    add_bearer(&env, &server.mcp(), &token, "X-Api-Key", "");
     let mut bridge = common::BridgeProcess::start(&env, "remote", &server.mcp());
     bridge.initialize();
     let list = bridge.request("tools/list", json!({}));
@@ -921,20 +909,7 @@ fn an_error_body_that_echoes_the_token_is_masked() {
     let token = random_value("echoed");
     let server = hostile_server("echo", 302, &token);
     let env = Env::for_backend("age");
-    env.run_stdin(
-        &[
-            "mcp",
-            "add",
-            "remote",
-            "--url",
-            &server.mcp(),
-            "--bearer",
-            "API_KEY",
-            "--stdin",
-        ],
-        &token,
-    )
-    .success();
+    add_bearer(&env, &server.mcp(), &token, "Authorization", "Bearer");
     let mut bridge = common::BridgeProcess::start(&env, "remote", &server.mcp());
     let answer = bridge.request(
         "initialize",
