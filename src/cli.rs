@@ -357,6 +357,9 @@ pub struct ProbeArgs {
     /// With a URL: read a PEM private key (ES256, PKCS#8) for private_key_jwt from standard input
     #[arg(long, conflicts_with = "client_secret_stdin")]
     pub private_key_stdin: bool,
+    /// Speak only this protocol version (default: find the server's era, modern first)
+    #[arg(long, value_name = "VERSION", value_parser = ["2025-11-25", "2026-07-28"])]
+    pub protocol: Option<String>,
     #[command(flatten)]
     pub oauth: OAuthArgs,
     /// Print JSON

@@ -15,6 +15,7 @@ pub mod misplaced;
 pub mod names;
 pub mod oauth;
 pub mod project;
+pub mod protocol;
 pub mod redact;
 pub mod registration;
 pub mod registry;

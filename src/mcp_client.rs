@@ -5,34 +5,58 @@ use crate::error::{sanitize, Error, Result};
 use crate::oauth::discovery::Challenge;
 use crate::oauth::http::{redact_url, Http, Response};
 use crate::oauth::Session;
+use crate::protocol::{self, ClientMeta, Era, ToolHeaders};
 use crate::secret::Secret;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 
-/// The protocol version crux offers; the server answers with the one it speaks.
-pub const PROTOCOL_VERSION: &str = "2025-11-25";
+/// The protocol version crux offers in `initialize`; the server answers with the one it speaks.
+pub const PROTOCOL_VERSION: &str = protocol::LEGACY_VERSION;
 
 /// How many times one request may be retried after a step-up (403 insufficient_scope).
 const STEP_UP_LIMIT: usize = 2;
 
 pub trait Transport {
-    /// Sends one message; for a request (`id` given) returns its response.
+    /// Sends one message; for a request (`id` given) returns its response. A response that
+    /// came in-band with an HTTP error status (a modern server's 400 or 404) is returned as
+    /// the JSON-RPC error it carries.
     fn exchange(&mut self, message: &Value, id: Option<u64>) -> Result<Option<Value>>;
     /// Called once `initialize` has answered.
     fn initialized(&mut self, _protocol_version: &str) {}
+    /// The era the transport speaks from now on (modern: no session, headers per request).
+    fn set_era(&mut self, _era: Era) {}
+    /// The HTTP status of the last exchange that failed with a 4xx and no JSON-RPC body: a
+    /// legacy server's way of refusing a modern request.
+    fn rejected_status(&self) -> Option<u16> {
+        None
+    }
+    /// Records a `tools/list` result (and removes tools whose header annotations are invalid).
+    fn tools_listed(&mut self, _result: &mut Value) {}
+    /// How long to wait for the answer to the era probe (a legacy stdio server may not answer).
+    fn probe_timeout(&mut self, _timeout: Option<std::time::Duration>) {}
+    /// Ends what the transport opened at the server (a legacy HTTP session).
+    fn end_session(&mut self) {}
 }
 
 pub struct Client<T: Transport> {
     transport: T,
     next_id: u64,
+    /// Set once the era is known (or pinned with `--protocol`).
+    era: Option<Era>,
+    meta: ClientMeta,
 }
 
-/// What `initialize` and `tools/list` told.
+/// What `initialize` or `server/discover`, and `tools/list`, told.
 #[derive(Debug, Clone)]
 pub struct Probe {
     pub server_name: String,
     pub server_version: String,
     pub protocol_version: String,
+    pub era: Era,
+    /// The versions a modern server lists in `server/discover`.
+    pub supported_versions: Vec<String>,
+    /// For a modern server: whether it also serves legacy clients (it lists a legacy version).
+    pub legacy_too: Option<bool>,
     pub tools: usize,
 }
 
@@ -41,26 +65,52 @@ impl<T: Transport> Client<T> {
         Client {
             transport,
             next_id: 1,
+            era: None,
+            meta: ClientMeta::crux(),
         }
+    }
+
+    /// Speaks only this era (`--protocol`): no detection, no fallback.
+    pub fn pin(mut self, era: Era) -> Self {
+        self.era = Some(era);
+        self.transport.set_era(era);
+        self
     }
 
     pub fn transport(&mut self) -> &mut T {
         &mut self.transport
     }
 
-    pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+    fn message(&mut self, method: &str, params: Value) -> (u64, Value) {
         let id = self.next_id;
         self.next_id += 1;
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let response = self
-            .transport
-            .exchange(&message, Some(id))?
-            .ok_or_else(|| {
-                Error::failed(
-                    format!("the server sent no response to {method}"),
-                    "check that the URL or command is an MCP server",
-                )
-            })?;
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if self.era == Some(Era::Modern) {
+            self.meta.apply(&mut message);
+        }
+        (id, message)
+    }
+
+    /// One request and its response message (an error response included).
+    fn call(&mut self, method: &str, params: Value) -> Result<Value> {
+        let (id, message) = self.message(method, params);
+        self.transport.exchange(&message, Some(id))?.ok_or_else(|| {
+            Error::failed(
+                format!("the server sent no response to {method}"),
+                "check that the URL or command is an MCP server",
+            )
+        })
+    }
+
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+        let mut response = self.call(method, params.clone())?;
+        if self.era == Some(Era::Modern)
+            && protocol::error_code(&response) == Some(protocol::UNSUPPORTED_VERSION)
+        {
+            // Another modern version: retry once with one both sides speak.
+            self.retry_version(&response)?;
+            response = self.call(method, params)?;
+        }
         if let Some(err) = response.get("error") {
             return Err(Error::failed(
                 format!(
@@ -74,7 +124,54 @@ impl<T: Transport> Client<T> {
                 "check the server's logs",
             ));
         }
-        Ok(response.get("result").cloned().unwrap_or(Value::Null))
+        let mut result = response.get("result").cloned().unwrap_or(Value::Null);
+        if method == "tools/list" {
+            self.transport.tools_listed(&mut result);
+        }
+        if result.get("resultType").and_then(Value::as_str) == Some("input_required") {
+            let asks: Vec<String> = result
+                .get("inputRequests")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.values()
+                        .filter_map(|r| r.get("method").and_then(Value::as_str))
+                        .map(sanitize)
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Err(Error::failed(
+                format!(
+                    "the server asks for input to answer {method} ({}), which a probe cannot give",
+                    if asks.is_empty() {
+                        "more state".to_string()
+                    } else {
+                        asks.join(", ")
+                    }
+                ),
+                "call it from your MCP host",
+            ));
+        }
+        Ok(result)
+    }
+
+    /// After an `UnsupportedProtocolVersion` error: the newest version both sides speak.
+    fn retry_version(&mut self, response: &Value) -> Result<()> {
+        match protocol::supported_from_error(response).first() {
+            Some(v) => {
+                self.meta.version = v.to_string();
+                Ok(())
+            }
+            None => Err(Error::failed(
+                format!(
+                    "the server speaks none of crux's protocol versions (it lists {})",
+                    response
+                        .pointer("/error/data/supported")
+                        .map(|v| sanitize(&v.to_string()))
+                        .unwrap_or_else(|| "none".into())
+                ),
+                "update crux, or ask the server's operator which versions it serves",
+            )),
+        }
     }
 
     pub fn notify(&mut self, method: &str) -> Result<()> {
@@ -82,16 +179,118 @@ impl<T: Transport> Client<T> {
         self.transport.exchange(&message, None).map(|_| ())
     }
 
-    /// initialize, notifications/initialized, then tools/list (every page).
+    /// Finds the server's era (a modern `server/discover` first, falling back on a
+    /// rejection that is not a modern error), then lists its tools (every page).
     pub fn probe(&mut self) -> Result<Probe> {
-        let init = self.request(
-            "initialize",
-            json!({
-                "protocolVersion": PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "crux", "version": env!("CARGO_PKG_VERSION")},
-            }),
-        )?;
+        if self.era != Some(Era::Legacy) {
+            let pinned = self.era == Some(Era::Modern);
+            self.era = Some(Era::Modern);
+            self.transport.set_era(Era::Modern);
+            if let Some(found) = self.discover(pinned)? {
+                return Ok(found);
+            }
+            self.era = Some(Era::Legacy);
+            self.transport.set_era(Era::Legacy);
+        }
+        self.legacy_probe()
+    }
+
+    /// `server/discover`; `None` when the answer says the server is legacy.
+    fn discover(&mut self, pinned: bool) -> Result<Option<Probe>> {
+        let legacy = |why: String| -> Result<Option<Probe>> {
+            if pinned {
+                return Err(Error::failed(
+                    format!(
+                        "the server does not speak MCP {} ({why})",
+                        protocol::MODERN_VERSION
+                    ),
+                    format!("probe it with --protocol {}", protocol::LEGACY_VERSION),
+                ));
+            }
+            Ok(None)
+        };
+        let mut retried = false;
+        loop {
+            self.transport
+                .probe_timeout(Some(std::time::Duration::from_secs(10)));
+            let answer = self.call("server/discover", json!({}));
+            self.transport.probe_timeout(None);
+            let response = match answer {
+                Ok(r) => r,
+                Err(e) => match self.transport.rejected_status() {
+                    Some(status) => return legacy(format!("HTTP {status}")),
+                    None if e.to_string().contains("timed out") => {
+                        return legacy("no answer".into())
+                    }
+                    None => return Err(e),
+                },
+            };
+            match protocol::error_code(&response) {
+                Some(protocol::UNSUPPORTED_VERSION) if !retried => {
+                    retried = true;
+                    self.retry_version(&response)?;
+                    continue;
+                }
+                Some(code) if protocol::is_modern_code(code) => {
+                    return Err(Error::failed(
+                        format!(
+                            "the server refused server/discover: {}",
+                            sanitize(
+                                response
+                                    .pointer("/error/message")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("(no message)")
+                            )
+                        ),
+                        "check the server's logs",
+                    ))
+                }
+                Some(code) => return legacy(format!("error {code}")),
+                None => {}
+            }
+            let result = response.get("result").cloned().unwrap_or(Value::Null);
+            let supported: Vec<String> = result
+                .get("supportedVersions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(v) = protocol::MODERN_VERSIONS
+                .iter()
+                .find(|v| supported.iter().any(|s| s == *v))
+            {
+                self.meta.version = v.to_string();
+            }
+            let info = protocol::discover_server_info(&result);
+            let tools = if result.pointer("/capabilities/tools").is_some() {
+                self.count_tools()?
+            } else {
+                0
+            };
+            // A dual-era server lists the legacy versions it serves among its versions.
+            let legacy_too = Some(
+                supported
+                    .iter()
+                    .any(|v| protocol::LEGACY_VERSIONS.contains(&v.as_str())),
+            );
+            return Ok(Some(Probe {
+                server_name: text(&info, "name"),
+                server_version: text(&info, "version"),
+                protocol_version: self.meta.version.clone(),
+                era: Era::Modern,
+                supported_versions: supported,
+                legacy_too,
+                tools,
+            }));
+        }
+    }
+
+    fn legacy_probe(&mut self) -> Result<Probe> {
+        let init = self.request("initialize", initialize_params())?;
         let protocol_version = init
             .get("protocolVersion")
             .and_then(Value::as_str)
@@ -100,43 +299,67 @@ impl<T: Transport> Client<T> {
         self.transport.initialized(&protocol_version);
         self.notify("notifications/initialized")?;
         let info = init.get("serverInfo").cloned().unwrap_or(Value::Null);
-        let mut tools = 0;
-        if init.pointer("/capabilities/tools").is_some() {
-            let mut cursor: Option<String> = None;
-            for _ in 0..1000 {
-                let params = match &cursor {
-                    Some(c) => json!({"cursor": c}),
-                    None => json!({}),
-                };
-                let page = self.request("tools/list", params)?;
-                tools += page
-                    .get("tools")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
-                cursor = page
-                    .get("nextCursor")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                if cursor.is_none() {
-                    break;
-                }
-            }
-        }
+        let tools = if init.pointer("/capabilities/tools").is_some() {
+            self.count_tools()?
+        } else {
+            0
+        };
         Ok(Probe {
-            server_name: info
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
-            server_version: info
-                .get("version")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
+            server_name: text(&info, "name"),
+            server_version: text(&info, "version"),
             protocol_version,
+            era: Era::Legacy,
+            supported_versions: Vec::new(),
+            legacy_too: Some(true),
             tools,
         })
     }
+
+    fn count_tools(&mut self) -> Result<usize> {
+        let mut tools = 0;
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let params = match &cursor {
+                Some(c) => json!({"cursor": c}),
+                None => json!({}),
+            };
+            let page = self.request("tools/list", params)?;
+            tools += page
+                .get("tools")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            cursor = page
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(tools)
+    }
+
+    /// Ends a legacy session the probe opened.
+    pub fn finish(&mut self) {
+        if self.era == Some(Era::Legacy) {
+            self.transport.end_session();
+        }
+    }
+}
+
+fn initialize_params() -> Value {
+    json!({
+        "protocolVersion": PROTOCOL_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "crux", "version": env!("CARGO_PKG_VERSION")},
+    })
+}
+
+fn text(info: &Value, key: &str) -> String {
+    info.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
 }
 
 /// Streamable HTTP (MCP 2025-03-26 and later), with OAuth when a session is given.
@@ -149,6 +372,9 @@ pub struct HttpTransport<'a> {
     token: Option<Secret>,
     /// A static credential header (a bearer server's), sent with every request.
     header: Option<(String, Secret)>,
+    era: Era,
+    tools: ToolHeaders,
+    rejected: Option<u16>,
     /// Set when the server demanded authorization but no session was given.
     pub needs_auth: bool,
 }
@@ -172,6 +398,9 @@ impl<'a> HttpTransport<'a> {
             auth,
             token: None,
             header: None,
+            era: Era::Legacy,
+            tools: ToolHeaders::default(),
+            rejected: None,
             needs_auth: false,
         }
     }
@@ -179,7 +408,7 @@ impl<'a> HttpTransport<'a> {
     /// POSTs a message, answering 401 with a refresh or sign-in and 403
     /// `insufficient_scope` with a step-up, each a bounded number of times.
     fn post(&mut self, message: &Value) -> Result<Response> {
-        // Before each use: the stored token, refreshed if it expires within a minute.
+        // Before each use: the stored token, refreshed if it expires soon.
         if let Some(auth) = self.auth.as_deref_mut() {
             if auth.has_token() {
                 self.token = Some(auth.token()?);
@@ -193,11 +422,20 @@ impl<'a> HttpTransport<'a> {
                 .request("POST", &self.url)
                 .set("Accept", "application/json, text/event-stream")
                 .set("Content-Type", "application/json");
-            if let Some(sid) = &self.session_id {
-                req = req.set("Mcp-Session-Id", sid);
-            }
-            if let Some(v) = &self.protocol_version {
-                req = req.set("MCP-Protocol-Version", v);
+            if self.era == Era::Modern {
+                for (name, value) in protocol::standard_headers(message)
+                    .into_iter()
+                    .chain(self.tools.for_call(message))
+                {
+                    req = req.set(&name, &value);
+                }
+            } else {
+                if let Some(sid) = &self.session_id {
+                    req = req.set("Mcp-Session-Id", sid);
+                }
+                if let Some(v) = &self.protocol_version {
+                    req = req.set("MCP-Protocol-Version", v);
+                }
             }
             if let Some(t) = &self.token {
                 crate::redact::remember(t);
@@ -263,18 +501,33 @@ impl<'a> HttpTransport<'a> {
 
 impl HttpTransport<'_> {
     /// POSTs one message and hands every message of the answer (a JSON body, a batch, or the
-    /// events of an SSE stream, as they arrive) to `each`, which returns `true` to stop.
+    /// events of an SSE stream, as they arrive) to `each`, which returns `true` to stop. A
+    /// 4xx whose body is a JSON-RPC error is handed over as that error.
     pub fn send_message(
         &mut self,
         message: &Value,
         mut each: impl FnMut(Value) -> bool,
     ) -> Result<()> {
+        self.rejected = None;
         let resp = self.post(message)?;
-        if let Some(sid) = resp.header("mcp-session-id") {
-            self.session_id = Some(sid.to_string());
+        if self.era == Era::Legacy {
+            if let Some(sid) = resp.header("mcp-session-id") {
+                self.session_id = Some(sid.to_string());
+            }
         }
         let status = resp.status;
         if !resp.ok() {
+            if (400..500).contains(&status) && resp.content_type().starts_with("application/json") {
+                if let Ok(body) = resp.json("the server's answer") {
+                    if body.get("error").is_some() {
+                        each(body);
+                        return Ok(());
+                    }
+                }
+            }
+            if (400..500).contains(&status) {
+                self.rejected = Some(status);
+            }
             return Err(Error::failed(
                 format!("{} answered HTTP {status}", redact_url(&self.url)),
                 "check the URL (is it the server's MCP endpoint?)",
@@ -306,7 +559,13 @@ impl Transport for HttpTransport<'_> {
     fn exchange(&mut self, message: &Value, id: Option<u64>) -> Result<Option<Value>> {
         let mut found = None;
         self.send_message(message, |m| {
-            if id.is_some() && m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
+            // An in-band error of a 4xx may carry a null id.
+            let is_error_for_us =
+                m.get("error").is_some() && m.get("id").is_none_or(Value::is_null);
+            if id.is_some()
+                && m.get("method").is_none()
+                && (m.get("id") == Some(&json!(id)) || is_error_for_us)
+            {
                 found = Some(m);
                 return true;
             }
@@ -319,6 +578,40 @@ impl Transport for HttpTransport<'_> {
         if !protocol_version.is_empty() {
             self.protocol_version = Some(protocol_version.to_string());
         }
+    }
+
+    fn set_era(&mut self, era: Era) {
+        self.era = era;
+    }
+
+    fn rejected_status(&self) -> Option<u16> {
+        self.rejected
+    }
+
+    fn tools_listed(&mut self, result: &mut Value) {
+        for line in self.tools.absorb(result) {
+            eprintln!("crux: {line}");
+        }
+    }
+
+    fn end_session(&mut self) {
+        if self.era != Era::Legacy {
+            return;
+        }
+        let Some(sid) = self.session_id.take() else {
+            return;
+        };
+        let mut req = self
+            .http
+            .request("DELETE", &self.url)
+            .set("Mcp-Session-Id", &sid);
+        if let Some(t) = &self.token {
+            req = req.set("Authorization", &format!("Bearer {}", t.expose()));
+        }
+        if let Some((name, value)) = &self.header {
+            req = req.set(name, value.expose());
+        }
+        let _ = self.http.send(req, None);
     }
 }
 
@@ -334,11 +627,14 @@ fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()
     .map_err(|e| Error::io("cannot read the server's event stream", e))
 }
 
-/// stdio: a child process speaking newline-delimited JSON-RPC.
+/// stdio: a child process speaking newline-delimited JSON-RPC. Its lines are read on a
+/// thread, so an answer can be waited for with a timeout (a legacy server may never answer
+/// the era probe).
 pub struct StdioTransport {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
+    lines: std::sync::mpsc::Receiver<String>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl StdioTransport {
@@ -350,15 +646,23 @@ impl StdioTransport {
             .map_err(|e| Error::io("cannot start the server", e))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Ok(StdioTransport {
             child,
             stdin,
-            stdout,
+            lines,
+            timeout: None,
         })
     }
-}
 
-impl StdioTransport {
     /// The error for a server that went away mid-conversation, with its exit code.
     fn exited(&mut self) -> Error {
         let status = self.child.wait().ok().and_then(|s| s.code());
@@ -381,23 +685,38 @@ impl Transport for StdioTransport {
         let Some(id) = id else {
             return Ok(None);
         };
-        let mut buf = String::new();
+        let deadline = self.timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            buf.clear();
-            let n = self
-                .stdout
-                .read_line(&mut buf)
-                .map_err(|e| Error::io("cannot read from the server", e))?;
-            if n == 0 {
-                return Err(self.exited());
-            }
-            let Ok(msg) = serde_json::from_str::<Value>(buf.trim()) else {
+            let next = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    match self.lines.recv_timeout(left) {
+                        Ok(l) => l,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            return Err(Error::failed(
+                                "the server timed out answering",
+                                "check that the command is an MCP server",
+                            ))
+                        }
+                        Err(_) => return Err(self.exited()),
+                    }
+                }
+                None => match self.lines.recv() {
+                    Ok(l) => l,
+                    Err(_) => return Err(self.exited()),
+                },
+            };
+            let Ok(msg) = serde_json::from_str::<Value>(next.trim()) else {
                 continue;
             };
             if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
                 return Ok(Some(msg));
             }
         }
+    }
+
+    fn probe_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.timeout = timeout;
     }
 }
 

@@ -11,6 +11,7 @@ use crate::oauth::discovery::Challenge;
 use crate::oauth::http::Http;
 use crate::oauth::spec::{in_words, rfc3339, Grant, OAuthSpec, OAuthState, ACCOUNTS};
 use crate::oauth::{Interaction, Session};
+use crate::protocol::Era;
 use crate::registry::{Registered, Registry};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
@@ -371,6 +372,13 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
         })?,
         None => json!({}),
     };
+    let era = args.protocol.as_deref().map(|v| {
+        if v == crate::protocol::MODERN_VERSION {
+            Era::Modern
+        } else {
+            Era::Legacy
+        }
+    });
     let is_url = args.target.starts_with("http://") || args.target.starts_with("https://");
     let (result, transport_name, url) =
         if is_url {
@@ -401,6 +409,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                 HttpTransport::new(&args.target, Some(&mut session)),
                 args.call.as_deref(),
                 &arguments,
+                era,
             );
             (r, "streamable-http", Some(args.target.clone()))
         } else {
@@ -423,6 +432,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                                 HttpTransport::new(url, Some(&mut session)),
                                 args.call.as_deref(),
                                 &arguments,
+                                era,
                             )
                         }
                         None => {
@@ -432,7 +442,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                                 let (name, header) = crate::bridge::bearer_header(spec, &value);
                                 transport = transport.with_header(name, header);
                             }
-                            run_probe(transport, args.call.as_deref(), &arguments)
+                            run_probe(transport, args.call.as_deref(), &arguments, era)
                         }
                     };
                     (r, "streamable-http", Some(url.to_string()))
@@ -451,7 +461,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                         )
                         .env("CRUX_HOME", home.root());
                     let r = StdioTransport::spawn(cmd)
-                        .and_then(|t| run_probe(t, args.call.as_deref(), &arguments));
+                        .and_then(|t| run_probe(t, args.call.as_deref(), &arguments, era));
                     (r, "stdio", None)
                 }
             }
@@ -461,6 +471,9 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
         let mut out = json!({
             "server": {"name": probe.server_name, "version": probe.server_version},
             "protocol_version": probe.protocol_version,
+            "era": probe.era.as_str(),
+            "supported_versions": probe.supported_versions,
+            "serves_legacy_clients": probe.legacy_too,
             "tools": probe.tools,
             "transport": transport_name,
         });
@@ -479,7 +492,26 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
         sanitize(&probe.server_name),
         sanitize(&probe.server_version)
     );
-    println!("protocol  {}", sanitize(&probe.protocol_version));
+    println!(
+        "protocol  {} ({})",
+        sanitize(&probe.protocol_version),
+        probe.era.as_str()
+    );
+    if probe.era == Era::Modern {
+        let versions: Vec<String> = probe
+            .supported_versions
+            .iter()
+            .map(|v| sanitize(v))
+            .collect();
+        println!("versions  {}", versions.join(", "));
+        match probe.legacy_too {
+            Some(true) => println!("legacy    also serves legacy (2025-11-25) clients"),
+            Some(false) => {
+                println!("legacy    modern only: legacy hosts reach it through crux's bridge")
+            }
+            None => {}
+        }
+    }
     println!("tools     {}", probe.tools);
     println!("transport {transport_name}");
     if let Some(c) = call {
@@ -513,16 +545,20 @@ fn run_probe<T: Transport>(
     transport: T,
     call: Option<&str>,
     arguments: &Value,
+    era: Option<Era>,
 ) -> Result<(Probe, Option<Value>)> {
     let mut client = Client::new(transport);
+    if let Some(era) = era {
+        client = client.pin(era);
+    }
     let probe = client.probe()?;
     let called = match call {
-        Some(tool) => {
-            Some(client.request("tools/call", json!({"name": tool, "arguments": arguments}))?)
-        }
-        None => None,
+        Some(tool) => client.request("tools/call", json!({"name": tool, "arguments": arguments})),
+        None => Ok(Value::Null),
     };
-    Ok((probe, called))
+    client.finish();
+    let called = called?;
+    Ok((probe, call.map(|_| called)))
 }
 
 /// Offers the sign-in at the end of `mcp add` when a person is at a terminal.
