@@ -249,6 +249,10 @@ impl<T: Transport> Client<T> {
                 None => {}
             }
             let result = response.get("result").cloned().unwrap_or(Value::Null);
+            if !result.get("supportedVersions").is_some_and(Value::is_array) {
+                // Not a discover result: a legacy server that answers any method.
+                return legacy("no supportedVersions in its answer".into());
+            }
             let supported: Vec<String> = result
                 .get("supportedVersions")
                 .and_then(Value::as_array)

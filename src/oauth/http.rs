@@ -186,6 +186,12 @@ impl Response {
         self.inner.into_reader()
     }
 
+    /// The connection's local and remote addresses: what identifies its socket, so that
+    /// another thread can close a stream that is blocked reading it.
+    pub fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
+        (self.inner.local_addr(), self.inner.remote_addr())
+    }
+
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub fn bytes(self) -> Result<Vec<u8>> {
         let url = self.url.clone();
