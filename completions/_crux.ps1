@@ -139,6 +139,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         'crux;mcp;probe' {
             [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Also call this tool')
             [CompletionResult]::new('--arguments', '--arguments', [CompletionResultType]::ParameterName, 'The tool''s arguments, a JSON object')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Speak only this protocol version (default: find the server''s era, modern first)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A client id registered with the authorization server beforehand (else crux registers one)')
             [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)')
             [CompletionResult]::new('--callback-port', '--callback-port', [CompletionResultType]::ParameterName, 'Fixed port for the loopback redirect (default: any free port)')

@@ -1034,7 +1034,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__probe)
-            opts="-h -V --call --arguments --private-key-stdin --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --json --help --version"
+            opts="-h -V --call --arguments --private-key-stdin --protocol --client-id --client-secret-stdin --scopes --callback-port --no-resource --grant --auth-method --client-metadata-url --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1046,6 +1046,10 @@ _crux() {
                     ;;
                 --arguments)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "2025-11-25 2026-07-28" -- "${cur}"))
                     return 0
                     ;;
                 --client-id)

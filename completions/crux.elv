@@ -128,6 +128,7 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;mcp;probe'= {
             cand --call 'Also call this tool'
             cand --arguments 'The tool''s arguments, a JSON object'
+            cand --protocol 'Speak only this protocol version (default: find the server''s era, modern first)'
             cand --client-id 'A client id registered with the authorization server beforehand (else crux registers one)'
             cand --scopes 'Scopes to ask for, space-separated (default: what the server''s challenge or metadata names)'
             cand --callback-port 'Fixed port for the loopback redirect (default: any free port)'

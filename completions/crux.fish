@@ -102,6 +102,8 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from upgrade" -s V -l version -d 'Print version'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l call -d 'Also call this tool' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l arguments -d 'The tool\'s arguments, a JSON object' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l protocol -d 'Speak only this protocol version (default: find the server\'s era, modern first)' -r -f -a "2025-11-25\t''
+2026-07-28\t''"
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l client-id -d 'A client id registered with the authorization server beforehand (else crux registers one)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l scopes -d 'Scopes to ask for, space-separated (default: what the server\'s challenge or metadata names)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from probe" -l callback-port -d 'Fixed port for the loopback redirect (default: any free port)' -r

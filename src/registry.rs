@@ -448,6 +448,23 @@ pub struct Registered {
     /// When the pinned package was installed into `CRUX_HOME/mcps/<name>/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_at: Option<String>,
+    /// The protocol era `crux mcp probe` last found the server speaking (an observation,
+    /// not configuration: the bridge finds the era again in each process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<ProtocolSeen>,
+}
+
+/// What `crux mcp probe` saw of a server's protocol.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProtocolSeen {
+    /// `modern` (2026-07-28 and later) or `legacy` (2025-11-25 and earlier).
+    pub era: String,
+    /// The version crux and the server spoke.
+    pub version: String,
+    /// The versions a modern server listed in `server/discover`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_versions: Vec<String>,
+    pub seen_at: String,
 }
 
 impl Registered {
@@ -459,6 +476,7 @@ impl Registered {
             command: None,
             external_programs: BTreeMap::new(),
             installed_at: None,
+            protocol: None,
         }
     }
 

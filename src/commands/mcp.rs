@@ -593,6 +593,7 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
             "install_dir": r.installed_at.as_ref().map(|_| crate::install::dir_of(home, &name)),
             "installed_at": r.installed_at, "fingerprint": fingerprint,
             "auth": r.spec.auth, "credentials": creds, "added_at": r.added_at, "setup_ran_at": r.setup_ran_at,
+            "protocol": r.protocol,
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         return Ok(());
@@ -631,6 +632,26 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
         println!("tags:     {}", escape_all(&r.spec.tags.join(", ")));
     }
     println!("added:    {}", r.added_at);
+    match &r.protocol {
+        Some(p) => {
+            let legacy_too = p.era == "modern"
+                && p.supported_versions
+                    .iter()
+                    .any(|v| crate::protocol::LEGACY_VERSIONS.contains(&v.as_str()));
+            println!(
+                "protocol: {} ({}{}), seen by crux mcp probe at {}",
+                escape_all(&p.version),
+                escape_all(&p.era),
+                if legacy_too {
+                    ", also serves legacy clients"
+                } else {
+                    ""
+                },
+                escape_all(&p.seen_at)
+            );
+        }
+        None => println!("protocol: not probed yet (find it: crux mcp probe {name})"),
+    }
     for (var, cred) in &status {
         if r.spec.auth.oauth.is_some() && var == crate::oauth::spec::ACCESS_TOKEN {
             continue;

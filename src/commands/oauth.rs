@@ -467,6 +467,9 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
             }
         };
     let (probe, call) = result?;
+    if !is_url {
+        remember_protocol(home, &args.target, &probe)?;
+    }
     if args.json {
         let mut out = json!({
             "server": {"name": probe.server_name, "version": probe.server_version},
@@ -539,6 +542,31 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Records the era a registered server spoke in its registration, for `crux mcp show`.
+fn remember_protocol(home: &CruxHome, name: &str, probe: &Probe) -> Result<()> {
+    let mcp = ServerName::parse(name)?;
+    let _lock = home.lock()?;
+    let mut registry = Registry::load(home)?;
+    let Some(r) = registry.servers.get_mut(mcp.as_str()) else {
+        return Ok(());
+    };
+    let seen = crate::registry::ProtocolSeen {
+        era: probe.era.as_str().to_string(),
+        version: probe.protocol_version.clone(),
+        supported_versions: probe.supported_versions.clone(),
+        seen_at: crate::index::now_rfc3339(),
+    };
+    if r.protocol.as_ref().is_some_and(|p| {
+        p.era == seen.era
+            && p.version == seen.version
+            && p.supported_versions == seen.supported_versions
+    }) {
+        return Ok(());
+    }
+    r.protocol = Some(seen);
+    registry.save(home)
 }
 
 fn run_probe<T: Transport>(
