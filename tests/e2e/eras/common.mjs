@@ -119,7 +119,8 @@ export function makeAuth({ mode, issuer, mcpUrl, prmUrl, stats }) {
       const base = issuer.replace(/\/$/, '');
       const res = await fetch(`${base}/.well-known/openid-configuration`);
       if (!res.ok) throw new Error(`discovery at ${base}: HTTP ${res.status}`);
-      jwks = createRemoteJWKSet(new URL((await res.json()).jwks_uri));
+      // no cooldown: a restarted provider has new keys, fetch them at once
+      jwks = createRemoteJWKSet(new URL((await res.json()).jwks_uri), { cooldownDuration: 0 });
     }
     return jwks;
   };
