@@ -156,7 +156,7 @@ export const protectedResource = (mcpUrl, issuer) => ({
   resource: mcpUrl,
   authorization_servers: [issuer],
   bearer_methods_supported: ['header'],
-  scopes_supported: ['openid', 'offline_access']
+  scopes_supported: ['mcp'] // offline_access is the AS's (its metadata lists it), not the resource's
 });
 
 export function sendJson(res, status, obj, headers = {}) {

@@ -43,7 +43,8 @@ const stats = {
   introspections: 0,
   last_resource: null, // `aud` of the last access token issued
   last_scope: null, // scope of the last token response
-  last_errors: [] // the last 20 error codes seen by the provider (e.g. invalid_client)
+  last_errors: [], // the last 20 error codes seen by the provider (e.g. invalid_client)
+  clients: [] // registered clients' metadata (no secrets): client_id, grant_types, auth method, ...
 };
 const noteError = (ctx, err) => {
   stats.last_errors.push(`${ctx?.oidc?.route ?? '?'}: ${err?.error ?? err?.message ?? err}`);
@@ -88,7 +89,11 @@ const provider = new Provider(issuer, {
 
 provider.on('authorization.accepted', () => stats.authorize_requests++);
 provider.on('interaction.started', () => stats.interactions++);
-provider.on('registration_create.success', () => stats.registrations++);
+provider.on('registration_create.success', (_ctx, client) => {
+  stats.registrations++;
+  const { client_id, grant_types, response_types, token_endpoint_auth_method, application_type, redirect_uris, scope } = client.metadata();
+  stats.clients.push({ client_id, grant_types, response_types, token_endpoint_auth_method, application_type, redirect_uris, scope: scope ?? null });
+});
 provider.on('grant.success', (ctx) => {
   const type = ctx.oidc.params?.grant_type;
   if (type === 'authorization_code') stats.authorization_code_grants++;
