@@ -2,6 +2,10 @@
 # Installs the real MCP clients/servers used by crux's end-to-end tests, into this folder:
 #   node_modules/  from package-lock.json (npm ci)  - inspector CLI + server-everything
 #   conformance/node_modules/  the MCP conformance suite (its own lockfile: it pins an older SDK)
+#   conformance-2026/node_modules/  the 2026-07-28 conformance suite + the Node 22 binary it needs
+#   eras/node_modules/   MCP TypeScript SDK 2.x for the modern-only (2026-07-28) test server
+#   oidc/node_modules/   oidc-provider, a real authorization server
+#   bench/node_modules/  mcp-remote, the peer of scripts/bench-eras.sh
 #   .venv/         from requirements.txt (pip)       - the mcp Python SDK for py_client.py
 # Idempotent and fast (a couple of stat calls) when everything is already in place.
 # Safe to run from several test processes at once (flock). Progress goes to stderr.
@@ -16,14 +20,20 @@ NPM="${NPM:-npm}"
 NPM_STAMP="node_modules/.package-lock.json"  # written by npm ci as its last step
 PY_STAMP=".venv/.crux-requirements.txt"      # copy of requirements.txt after a good install
 
-CONF_STAMP="conformance/node_modules/.package-lock.json"  # the MCP conformance suite
+# Sub-folders with their own package-lock.json (their pins conflict with the hoisted SDK 1.32.2
+# or need another Node); each is stamped like the top one.
+SUBDIRS=(conformance conformance-2026 eras oidc bench)
 
 npm_ok() { [[ -f "$NPM_STAMP" && ! package-lock.json -nt "$NPM_STAMP" ]]; }
-conf_ok() { [[ -f "$CONF_STAMP" && ! conformance/package-lock.json -nt "$CONF_STAMP" ]]; }
+sub_ok() { [[ -f "$1/node_modules/.package-lock.json" && ! "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]]; }
+subs_ok() {
+  local d
+  for d in "${SUBDIRS[@]}"; do sub_ok "$d" || return 1; done
+}
 py_ok() { [[ -x .venv/bin/python && -f "$PY_STAMP" ]] && cmp -s requirements.txt "$PY_STAMP"; }
 
 # Fast path without taking the lock.
-if npm_ok && conf_ok && py_ok; then
+if npm_ok && subs_ok && py_ok; then
   exit 0
 fi
 
@@ -36,11 +46,13 @@ if ! npm_ok; then
   touch "$NPM_STAMP"
 fi
 
-if ! conf_ok; then
-  echo "e2e setup: npm ci in $DIR/conformance" >&2
-  (cd conformance && "$NPM" ci --no-audit --no-fund --loglevel=error 1>&2)
-  touch "$CONF_STAMP"
-fi
+for d in "${SUBDIRS[@]}"; do
+  if ! sub_ok "$d"; then
+    echo "e2e setup: npm ci in $DIR/$d" >&2
+    (cd "$d" && "$NPM" ci --no-audit --no-fund --loglevel=error 1>&2)
+    touch "$d/node_modules/.package-lock.json"
+  fi
+done
 
 if ! py_ok; then
   echo "e2e setup: creating $DIR/.venv" >&2
