@@ -85,6 +85,10 @@ struct Bridge {
     tools: Mutex<ToolHeaders>,
     /// Open response streams of modern requests, by the host's request id.
     inflight: Mutex<HashMap<String, modern::Closer>>,
+    /// Modern requests waiting for their response headers: the thread blocked reading.
+    waiting: Mutex<HashMap<String, i64>>,
+    /// The server's port (a blocked read's socket must be connected to it).
+    port: u16,
     /// Requests the host cancelled: their answers are not sent.
     cancelled: Mutex<HashSet<String>>,
     /// A legacy host's session with a modern server.
@@ -252,6 +256,10 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     } else {
         Auth::None
     };
+    let port = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(443);
     Ok(Bridge {
         home: home.clone(),
         mcp,
@@ -269,6 +277,8 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         detecting: Mutex::new(()),
         tools: Mutex::new(ToolHeaders::default()),
         inflight: Mutex::new(HashMap::new()),
+        waiting: Mutex::new(HashMap::new()),
+        port,
         cancelled: Mutex::new(HashSet::new()),
         translation: Mutex::new(modern::Translation::default()),
         pending: Mutex::new(HashMap::new()),

@@ -117,6 +117,79 @@ fn sock_addr(fd: libc::c_int, peer: bool) -> Option<SocketAddr> {
     }
 }
 
+/// A request's thread while it waits for the response headers, by the host's request id.
+struct Waiting<'a> {
+    bridge: &'a Bridge,
+    key: String,
+}
+
+impl<'a> Waiting<'a> {
+    fn register(bridge: &'a Bridge, key: &str) -> Waiting<'a> {
+        bridge
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), current_thread());
+        Waiting {
+            bridge,
+            key: key.to_string(),
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.bridge
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn current_thread() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    i64::from(unsafe { libc::gettid() })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn current_thread() -> i64 {
+    0
+}
+
+/// Shuts down the socket a thread of this process is blocked reading (a request waiting for
+/// its response headers): Linux names the descriptor of a blocked system call in
+/// `/proc/self/task/<tid>/syscall`. The descriptor must be a socket connected to the server's
+/// port. Elsewhere the request ends when its answer comes (and is not passed on).
+#[cfg(target_os = "linux")]
+fn close_blocked_read(tid: i64, port: u16) {
+    for _ in 0..50 {
+        let text =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+        let mut fields = text.split_whitespace();
+        let _nr = fields.next();
+        let fd = fields
+            .next()
+            .and_then(|a| i64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+            .and_then(|fd| libc::c_int::try_from(fd).ok());
+        if let Some(fd) = fd {
+            if sock_addr(fd, true).is_some_and(|a| a.port() == port) {
+                // SAFETY: shutting down a socket this process owns.
+                unsafe {
+                    libc::shutdown(fd, libc::SHUT_RDWR);
+                }
+                return;
+            }
+        }
+        // Not (yet) blocked in the read: try again shortly.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn close_blocked_read(_tid: i64, _port: u16) {}
+
 fn key(id: &Value) -> String {
     id.to_string()
 }
@@ -174,6 +247,7 @@ impl Bridge {
             let req = req
                 .set("Accept", "application/json, text/event-stream")
                 .set("Content-Type", "application/json");
+            let _waiting = cancel_key.map(|k| Waiting::register(self, k));
             let resp = self.http.send(req, Some(body.as_bytes()))?;
             match resp.status {
                 401 if !recovered => {
@@ -459,9 +533,21 @@ impl Bridge {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&k);
-        match closer {
-            Some(c) => {
-                c.close();
+        if let Some(c) = closer {
+            c.close();
+            return true;
+        }
+        // Still waiting for the answer's headers (a server that answers in JSON): end the
+        // connection the request's thread is blocked reading.
+        let thread = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&k)
+            .copied();
+        match thread {
+            Some(tid) => {
+                close_blocked_read(tid, self.port);
                 true
             }
             None => false,
