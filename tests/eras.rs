@@ -346,3 +346,58 @@ fn probe_reports_each_servers_era() {
         assert_eq!(server.stat("unauthorized"), 0);
     }
 }
+
+/// `--protocol` pins one era with no fallback; the era the probe found is kept in the
+/// registration and shown by `crux mcp show`.
+#[test]
+fn probe_pins_an_era_and_show_reports_it() {
+    let (_legacy, env, _token) = bearer_setup("legacy");
+    env.run(&["mcp", "show", "remote"])
+        .success()
+        .stdout_has("protocol: not probed yet (find it: crux mcp probe remote)");
+    env.run(&["mcp", "probe", "remote", "--protocol", "2026-07-28"])
+        .fails(1)
+        .stderr_has("does not speak MCP 2026-07-28")
+        .stderr_has("--protocol 2025-11-25");
+    let out = env
+        .run(&["mcp", "probe", "remote", "--json"])
+        .success()
+        .stdout();
+    let probe: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(probe["era"], "legacy", "{probe}");
+    env.run(&["mcp", "show", "remote"])
+        .success()
+        .stdout_has("protocol: 2025-11-25 (legacy), seen by crux mcp probe at");
+
+    let (modern, env, _token) = bearer_setup("modern");
+    env.run(&["mcp", "probe", "remote", "--protocol", "2025-11-25"])
+        .fails(1)
+        .stderr_has("answered initialize with an error");
+    let out = env
+        .run(&["mcp", "probe", "remote", "--json"])
+        .success()
+        .stdout();
+    let probe: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(probe["era"], "modern", "{probe}");
+    assert_eq!(
+        probe["supported_versions"],
+        json!(["2026-07-28"]),
+        "{probe}"
+    );
+    assert_eq!(probe["serves_legacy_clients"], false, "{probe}");
+    let shown = env
+        .run(&["mcp", "show", "remote", "--json"])
+        .success()
+        .stdout();
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["protocol"]["era"], "modern", "{shown}");
+    assert_eq!(shown["protocol"]["version"], "2026-07-28", "{shown}");
+    // The modern probe sent no GET and no DELETE, and no session id.
+    let stats = modern.stats();
+    assert_eq!(counter(&stats, &["http_methods", "GET"]), 0, "{stats}");
+    assert_eq!(counter(&stats, &["http_methods", "DELETE"]), 0, "{stats}");
+    assert!(
+        stats["session_ids"].as_array().unwrap().is_empty(),
+        "{stats}"
+    );
+}
