@@ -273,8 +273,14 @@ impl Bridge {
         if !resp.ok() {
             let status = resp.status;
             if (400..500).contains(&status) && resp.content_type().starts_with("application/json") {
-                if let Ok(body) = resp.json("the server's answer") {
+                if let Ok(mut body) = resp.json("the server's answer") {
                     if body.get("error").is_some() {
+                        // An error without an id (an intermediary's) still answers this request.
+                        if body.get("id").is_none_or(Value::is_null) {
+                            if let Some(id) = &id {
+                                body["id"] = id.clone();
+                            }
+                        }
                         return Ok(Exchange::Answer(body));
                     }
                 }
