@@ -1,6 +1,7 @@
 //! MCP's two wire eras through `crux bridge`, with real parts on both ends: a modern-only server
 //! (2026-07-28, TypeScript SDK 2.x, rejects `initialize`) and a legacy server (2025-11-25, SDK
-//! 1.32.2, sessions + GET stream) from tests/e2e/eras, each behind a bearer token; reached by a
+//! 1.32.2, sessions + GET stream) from tests/e2e/eras, each behind a bearer token (and again
+//! behind oidc-provider, signed in with `crux mcp auth` through a scripted browser); reached by a
 //! modern host (PyPI `mcp` 2.3.0 via the `.mcp.json` crux writes: discover first, initialize as
 //! the fallback; tests/e2e/eras/host.py) and by a legacy host (raw 2025-11-25 JSON-RPC on the
 //! bridge's stdio, tests/common/stdio_host.rs). Four pairs, each: tools/list and tools/call work,
@@ -31,8 +32,20 @@ fn era_server(era: &str, token: &str) -> Server {
     )
 }
 
-/// A server of `era` with a fresh random token, registered in a fresh age-backed home.
-fn bearer_setup(era: &str) -> (Server, Env, String) {
+/// A registered server `remote` in a fresh age-backed home.
+struct Setup {
+    server: Server,
+    env: Env,
+    /// The bearer token (never printed), or None with OAuth.
+    token: Option<String>,
+    /// The 401s the server answered before the test's traffic (OAuth discovery at sign-in).
+    unauthorized: u64,
+    /// The authorization server, with OAuth (kept alive for the test).
+    _provider: Option<Server>,
+}
+
+/// A server of `era` with a fresh random bearer token.
+fn bearer_setup(era: &str) -> Setup {
     setup_kit();
     let token = random_value("era");
     let server = era_server(era, &token);
@@ -51,7 +64,44 @@ fn bearer_setup(era: &str) -> (Server, Env, String) {
         &token,
     )
     .success();
-    (server, env, token)
+    Setup {
+        server,
+        env,
+        token: Some(token),
+        unauthorized: 0,
+        _provider: None,
+    }
+}
+
+/// A server of `era` behind oidc-provider (tests/e2e/oidc), signed in with `crux mcp auth`
+/// through the scripted browser.
+fn oauth_setup(era: &str) -> Setup {
+    setup_kit();
+    let op = Server::start("../oidc/provider.mjs", &[]);
+    let server = Server::start(
+        &format!("../eras/{era}-server.mjs"),
+        &["--auth", "oauth", "--issuer", &op.url("issuer")],
+    );
+    let env = Env::for_backend("age");
+    env.run(&["mcp", "add", "remote", "--url", &server.mcp(), "--oauth"])
+        .success();
+    let mut auth = env.cmd(&["mcp", "auth", "remote"]);
+    auth.env(
+        "CRUX_BROWSER",
+        format!("node {}", kit().join("oidc/browser.mjs").display()),
+    )
+    .env("CRUX_OAUTH_TIMEOUT", "30");
+    env.run_cmd(auth, None)
+        .success()
+        .stdout_has("✓ Authenticated 'remote'");
+    let unauthorized = server.stat("unauthorized");
+    Setup {
+        server,
+        env,
+        token: None,
+        unauthorized,
+        _provider: Some(op),
+    }
 }
 
 /// Installs `remote` in a project; its directory (with the `.mcp.json` crux generated).
@@ -84,9 +134,9 @@ fn wait_for_push_stream(server: &Server, era: &str) {
 }
 
 /// What the server must have seen from a bridge speaking its era.
-fn assert_era_traffic(server: &Server, era: &str) {
-    let s = server.stats();
-    assert_eq!(counter(&s, &["unauthorized"]), 0, "{s}");
+fn assert_era_traffic(setup: &Setup, era: &str) {
+    let s = setup.server.stats();
+    assert_eq!(counter(&s, &["unauthorized"]), setup.unauthorized, "{s}");
     match era {
         "legacy" => {
             assert_eq!(
@@ -131,9 +181,9 @@ fn assert_cancelled(server: &Server) {
 }
 
 /// The modern host (PyPI mcp 2.3.0, tests/e2e/eras/host.py) through the launcher and the bridge.
-fn modern_host(era: &str) {
-    let (server, env, token) = bearer_setup(era);
-    let dir = install(&env);
+fn modern_host(setup: Setup, era: &str) {
+    let (server, env) = (&setup.server, &setup.env);
+    let dir = install(env);
     let mut args = vec![];
     if era == "modern" {
         args.push("--confirm");
@@ -155,7 +205,7 @@ fn modern_host(era: &str) {
     for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
         let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
         if line["op"] == "waiting_list_changed" {
-            wait_for_push_stream(&server, era);
+            wait_for_push_stream(server, era);
             server.admin("/admin/add-tool");
         }
         lines.push(line);
@@ -201,19 +251,21 @@ fn modern_host(era: &str) {
         assert_eq!(op("confirm")[0]["text"], "confirmed deploy", "{all}");
         assert!(server.stat("input_required") >= 1);
     }
-    assert_cancelled(&server);
-    assert_era_traffic(&server, era);
-    let printed = env.printed.borrow();
-    assert!(
-        !printed.windows(token.len()).any(|w| w == token.as_bytes()),
-        "the token was printed"
-    );
+    assert_cancelled(server);
+    assert_era_traffic(&setup, era);
+    if let Some(token) = &setup.token {
+        let printed = env.printed.borrow();
+        assert!(
+            !printed.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token was printed"
+        );
+    }
 }
 
 /// The legacy host (raw 2025-11-25 JSON-RPC) on the bridge's stdio.
-fn legacy_host(era: &str) {
-    let (server, env, _token) = bearer_setup(era);
-    let mut host = StdioHost::bridge(&env, "remote", &server.mcp());
+fn legacy_host(setup: Setup, era: &str) {
+    let (server, env) = (&setup.server, &setup.env);
+    let mut host = StdioHost::bridge(env, "remote", &server.mcp());
     let init = host.initialize();
     assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
     assert!(
@@ -233,7 +285,7 @@ fn legacy_host(era: &str) {
     assert_eq!(text(&call), "hello", "{call}");
 
     // A list change at the server reaches the host as a notification, unasked.
-    wait_for_push_stream(&server, era);
+    wait_for_push_stream(server, era);
     server.admin("/admin/add-tool");
     let note = host.wait(Duration::from_secs(15), |m| {
         m["method"] == "notifications/tools/list_changed"
@@ -261,7 +313,7 @@ fn legacy_host(era: &str) {
         "notifications/cancelled",
         json!({"requestId": id, "reason": "test"}),
     );
-    assert_cancelled(&server);
+    assert_cancelled(server);
     // No success for the cancelled request; the session keeps serving.
     let late = host.wait(Duration::from_millis(1500), |m| m["id"] == json!(id));
     if let Some(late) = late {
@@ -272,35 +324,58 @@ fn legacy_host(era: &str) {
     }
     let call = host.call("echo", json!({"text": "after cancel"}));
     assert_eq!(text(&call), "after cancel", "{call}");
-    assert_era_traffic(&server, era);
+    assert_era_traffic(&setup, era);
     assert!(host.finish().success());
 }
 
 #[test]
 fn modern_host_and_legacy_server() {
-    modern_host("legacy");
+    modern_host(bearer_setup("legacy"), "legacy");
 }
 
 #[test]
 fn modern_host_and_modern_server() {
-    modern_host("modern");
+    modern_host(bearer_setup("modern"), "modern");
 }
 
 #[test]
 fn legacy_host_and_legacy_server() {
-    legacy_host("legacy");
+    legacy_host(bearer_setup("legacy"), "legacy");
 }
 
 #[test]
 fn legacy_host_and_modern_server() {
-    legacy_host("modern");
+    legacy_host(bearer_setup("modern"), "modern");
+}
+
+// The same four pairs with OAuth: oidc-provider in front of each server (JWT access tokens for
+// the MCP URL, verified by the server against the provider's keys).
+
+#[test]
+fn oauth_modern_host_and_legacy_server() {
+    modern_host(oauth_setup("legacy"), "legacy");
+}
+
+#[test]
+fn oauth_modern_host_and_modern_server() {
+    modern_host(oauth_setup("modern"), "modern");
+}
+
+#[test]
+fn oauth_legacy_host_and_legacy_server() {
+    legacy_host(oauth_setup("legacy"), "legacy");
+}
+
+#[test]
+fn oauth_legacy_host_and_modern_server() {
+    legacy_host(oauth_setup("modern"), "modern");
 }
 
 /// A modern-only server's `input_required` (an elicitation) reaches a legacy host as an
 /// `elicitation/create` request; its answer goes back as `inputResponses` on the retried call.
 #[test]
 fn legacy_host_answers_a_modern_servers_elicitation() {
-    let (server, env, _token) = bearer_setup("modern");
+    let Setup { server, env, .. } = bearer_setup("modern");
     let mut host = StdioHost::bridge(&env, "remote", &server.mcp());
     host.initialize();
     let id = host.start_request(
@@ -330,7 +405,7 @@ fn legacy_host_answers_a_modern_servers_elicitation() {
 #[test]
 fn probe_reports_each_servers_era() {
     for (era, version) in [("legacy", "2025-11-25"), ("modern", "2026-07-28")] {
-        let (server, env, _token) = bearer_setup(era);
+        let Setup { server, env, .. } = bearer_setup(era);
         env.run(&[
             "mcp",
             "probe",
