@@ -437,6 +437,34 @@ pub fn resource_matches(declared: &str, actual: &str) -> bool {
     ap == dp || ap.starts_with(&format!("{dp}/")) || dp.is_empty()
 }
 
+use super::spec::ClientSource;
+use super::Session;
+
+impl Session {
+    /// Takes the endpoints discovery found. A different authorization server invalidates a
+    /// remembered dynamic registration.
+    pub(super) fn adopt(&mut self, disc: &Discovered) {
+        let issuer = disc
+            .server
+            .issuer
+            .clone()
+            .or_else(|| Some(disc.server.token_endpoint.clone()));
+        if self.state.issuer.is_some()
+            && self.state.issuer != issuer
+            && self.state.client_source == Some(ClientSource::Dynamic)
+        {
+            self.state.forget_client();
+            self.client_secret = None;
+        }
+        self.state.issuer = issuer;
+        self.state.authorization_endpoint = disc.server.authorization_endpoint.clone();
+        self.state.token_endpoint = Some(disc.server.token_endpoint.clone());
+        self.state.registration_endpoint = disc.server.registration_endpoint.clone();
+        self.state.revocation_endpoint = disc.server.revocation_endpoint.clone();
+        self.state.resource = Some(disc.resource.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
