@@ -195,7 +195,8 @@ fn full_flow(env: &Env, server: &Server, add_args: &[&str]) -> Vec<String> {
     // Revoke: the server is told, the tokens are gone here, and the old token stops working.
     crux(env, &["mcp", "auth", "--revoke", "remote"])
         .success()
-        .stdout_has("Revoked");
+        .stdout_has("revoked at the server")
+        .stdout_has("deleted here");
     assert!(server.stat("revocations") >= 1);
     assert_eq!(stored(env, "remote", "access_token"), None);
     assert_eq!(stored(env, "remote", "refresh_token"), None);

@@ -86,11 +86,16 @@ impl Session {
         disc: &Discovered,
         challenge: Option<&Challenge>,
     ) -> Option<String> {
-        let base = self
-            .spec
-            .scopes
-            .clone()
-            .or_else(|| disc.default_scope(challenge));
+        // Scopes the user pinned (--scopes) are asked for as given; otherwise crux asks for
+        // a refresh token where the authorization server offers one (MCP 2026-07-28
+        // "Refresh Tokens"). It never counts on getting one.
+        let base = match &self.spec.scopes {
+            Some(pinned) => Some(pinned.clone()),
+            None if self.spec.grant == Grant::AuthorizationCode => {
+                with_offline_access(disc.default_scope(challenge), &disc.server)
+            }
+            None => disc.default_scope(challenge),
+        };
         let extra = match (&self.extra_scope, &self.state.wanted_scope) {
             (Some(e), _) => Some(e.clone()),
             (None, w) => w.clone(),
@@ -164,8 +169,29 @@ impl Session {
                 }
             }
         };
+        let iss = loopback::IssExpectation {
+            issuer: disc.server.issuer.as_deref(),
+            required: disc.server.iss_parameter_supported,
+        };
+        let timeout = std::env::var("CRUX_OAUTH_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(300);
+        // One new registration at most: after the server disowned the remembered one (RFC
+        // 7592 says so, or the token request answers invalid_client), or after a timeout
+        // with a remembered one (its page may have refused a client it forgot).
         for attempt in 0..2 {
-            self.ensure_client(disc, Some(&listener.redirect_uri))?;
+            let registered_now = self.ensure_client(disc, Some(&listener.redirect_uri))?;
+            let remembered = !registered_now
+                && attempt == 0
+                && self.state.client_source == Some(ClientSource::Dynamic);
+            if remembered && !self.registration_known() {
+                note(&format!(
+                    "{label}: the server no longer knows crux's registration; registering again"
+                ));
+                self.drop_client();
+                self.ensure_client(disc, Some(&listener.redirect_uri))?;
+            }
             let client_id = self.state.client_id.clone().unwrap_or_default();
             let pkce = crypto::Pkce::new();
             let state = crypto::random_token();
@@ -186,6 +212,9 @@ impl Session {
                 if let Some(s) = &scope {
                     q.append_pair("scope", s);
                 }
+                if wants_consent_prompt(scope.as_deref(), &disc.server) {
+                    q.append_pair("prompt", "consent");
+                }
                 if self.spec.resource {
                     q.append_pair("resource", &disc.resource);
                 }
@@ -193,12 +222,27 @@ impl Session {
             eprintln!(
                 "crux: sign in to {label} in your browser. If it does not open, visit:\n  {url}"
             );
-            loopback::open_browser(url.as_str());
-            let timeout = std::env::var("CRUX_OAUTH_TIMEOUT")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(300);
-            let code = listener.wait(&state, Duration::from_secs(timeout), true)?;
+            let mut browser = loopback::open_browser(url.as_str())?;
+            let waited = listener.wait(
+                &state,
+                iss,
+                Duration::from_secs(timeout),
+                true,
+                browser.as_mut(),
+            )?;
+            let Some(code) = waited else {
+                if remembered && self.state.registration_endpoint.is_some() {
+                    note(&format!(
+                        "{label}: no answer from the browser within {timeout} s; the server may have refused the remembered client registration, so crux registers again and asks once more"
+                    ));
+                    self.drop_client();
+                    continue;
+                }
+                return Err(Error::failed(
+                    format!("{label}: no answer from the browser within {timeout} seconds"),
+                    "run the command again and finish signing in in the browser (CRUX_OAUTH_TIMEOUT=<seconds> waits longer); if the server's page showed an error about the client, register again: crux mcp auth <MCP> --reregister",
+                ));
+            };
             let mut form = vec![
                 ("grant_type", "authorization_code".to_string()),
                 ("code", code.expose().to_string()),
@@ -224,7 +268,10 @@ impl Session {
                 }
             }
         }
-        unreachable!("the loop returns on its second attempt")
+        Err(Error::failed(
+            format!("{label}: no answer from the browser after registering again"),
+            "run the command again and finish signing in in the browser (CRUX_OAUTH_TIMEOUT=<seconds> waits longer)",
+        ))
     }
 
     /// A grant's token answer: the token; `Err(None)` when the server disowned a dynamic
@@ -246,8 +293,7 @@ impl Session {
                     && first
                     && self.state.client_source == Some(ClientSource::Dynamic) =>
             {
-                self.state.forget_client();
-                self.client_secret = None;
+                self.drop_client();
                 Ok(Err(None))
             }
             Err(e) => Ok(Err(Some(e))),
@@ -261,7 +307,7 @@ impl Session {
         scope: Option<String>,
     ) -> Result<Secret> {
         for attempt in 0..2 {
-            self.ensure_client(disc, None)?;
+            let _ = self.ensure_client(disc, None)?;
             let mut form = vec![("grant_type", "client_credentials".to_string())];
             if let Some(s) = &scope {
                 form.push(("scope", s.clone()));
@@ -354,5 +400,97 @@ impl Session {
             zeroize::Zeroize::zeroize(v);
         }
         resp
+    }
+}
+
+/// Adds `offline_access` to the scope of an authorization request when the authorization
+/// server lists it in `scopes_supported` (and only then: asking for a scope a server does not
+/// know can fail the request).
+fn with_offline_access(
+    scope: Option<String>,
+    server: &discovery::ServerMetadata,
+) -> Option<String> {
+    if !server.scopes_supported.iter().any(|s| s == OFFLINE_ACCESS) {
+        return scope;
+    }
+    match scope {
+        Some(s) if s.split_whitespace().any(|x| x == OFFLINE_ACCESS) => Some(s),
+        Some(s) if !s.trim().is_empty() => Some(format!("{s} {OFFLINE_ACCESS}")),
+        _ => Some(OFFLINE_ACCESS.to_string()),
+    }
+}
+
+const OFFLINE_ACCESS: &str = "offline_access";
+
+/// `prompt=consent` goes with `offline_access` where the server is an OpenID provider: OpenID
+/// Connect Core §11 has a provider ignore `offline_access` without it (oidc-provider does),
+/// so no refresh token would come. Decided from `prompt_values_supported` when the server
+/// lists it, else from the metadata being OpenID discovery. A plain OAuth server (RFC 8414)
+/// defines no `prompt` and gets none.
+fn wants_consent_prompt(scope: Option<&str>, server: &discovery::ServerMetadata) -> bool {
+    let offline = scope.is_some_and(|s| s.split_whitespace().any(|x| x == OFFLINE_ACCESS));
+    if !offline {
+        return false;
+    }
+    if server.prompt_values_supported.is_empty() {
+        server.openid
+    } else {
+        server
+            .prompt_values_supported
+            .iter()
+            .any(|p| p == "consent")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use discovery::ServerMetadata;
+
+    fn server(scopes: &[&str], prompts: &[&str], openid: bool) -> ServerMetadata {
+        ServerMetadata {
+            scopes_supported: scopes.iter().map(|s| s.to_string()).collect(),
+            prompt_values_supported: prompts.iter().map(|s| s.to_string()).collect(),
+            openid,
+            ..ServerMetadata::default()
+        }
+    }
+
+    #[test]
+    fn offline_access_only_where_the_server_lists_it() {
+        let offers = server(&["mcp:basic", "offline_access"], &[], false);
+        let lacks = server(&["mcp:basic", "mcp:read"], &[], false);
+        assert_eq!(
+            with_offline_access(Some("mcp:basic".into()), &offers).as_deref(),
+            Some("mcp:basic offline_access")
+        );
+        assert_eq!(
+            with_offline_access(None, &offers).as_deref(),
+            Some("offline_access")
+        );
+        assert_eq!(
+            with_offline_access(Some("offline_access a".into()), &offers).as_deref(),
+            Some("offline_access a"),
+            "not twice"
+        );
+        assert_eq!(
+            with_offline_access(Some("mcp:basic".into()), &lacks).as_deref(),
+            Some("mcp:basic")
+        );
+        assert_eq!(with_offline_access(None, &lacks), None);
+    }
+
+    #[test]
+    fn consent_prompt_only_for_offline_access_at_an_openid_provider() {
+        let oidc = server(&["openid", "offline_access"], &[], true);
+        let listed = server(&["offline_access"], &["login", "consent"], false);
+        let no_consent = server(&["offline_access"], &["login"], true);
+        let oauth = server(&["offline_access"], &[], false);
+        assert!(wants_consent_prompt(Some("a offline_access"), &oidc));
+        assert!(wants_consent_prompt(Some("offline_access"), &listed));
+        assert!(!wants_consent_prompt(Some("offline_access"), &no_consent));
+        assert!(!wants_consent_prompt(Some("offline_access"), &oauth));
+        assert!(!wants_consent_prompt(Some("a"), &oidc), "no offline_access");
+        assert!(!wants_consent_prompt(None, &oidc));
     }
 }

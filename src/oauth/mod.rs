@@ -23,7 +23,8 @@ mod revoke;
 pub mod spec;
 mod tokens;
 
-pub use persist::forget_session;
+pub use persist::{forget_registration, forget_session};
+pub use revoke::{Fate, Revocation, TokenRevocation};
 pub use tokens::REFRESH_MARGIN;
 
 use crate::error::{sanitize, Error, Result};
@@ -59,6 +60,8 @@ pub struct Session {
     refresh: Option<Secret>,
     client_secret: Option<Secret>,
     private_key: Option<Secret>,
+    /// RFC 7592 registration access token of a dynamic registration.
+    registration_token: Option<Secret>,
     http: Http,
     interaction: Interaction,
     /// Scopes added by step-up challenges during this session.
@@ -89,6 +92,7 @@ impl Session {
             refresh: None,
             client_secret: None,
             private_key: None,
+            registration_token: None,
             http: Http::default(),
             interaction,
             extra_scope: None,
@@ -116,6 +120,7 @@ impl Session {
             refresh: None,
             client_secret,
             private_key,
+            registration_token: None,
             http: Http::default(),
             interaction,
             extra_scope: None,
@@ -253,6 +258,133 @@ mod tests {
         assert_eq!(
             s.scope_for(&disc, Some(&challenge)).as_deref(),
             Some("a b c")
+        );
+    }
+
+    /// A protected resource whose metadata names `as1` until `migrated` is set, then `as2`;
+    /// both authorization servers register clients and issue tokens (with refresh tokens).
+    /// Records which client id each authorization server saw.
+    struct Migration {
+        base: String,
+        migrated: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl Migration {
+        fn start() -> Migration {
+            use std::sync::atomic::Ordering::SeqCst;
+            let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+            let base = format!("http://{}", server.server_addr());
+            let migrated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (b, m, log) = (base.clone(), migrated.clone(), seen.clone());
+            std::thread::spawn(move || {
+                for mut req in server.incoming_requests() {
+                    let path = req.url().to_string();
+                    let auth = req
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("Authorization"))
+                        .map(|h| h.value.to_string());
+                    let mut body = String::new();
+                    let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                    let now = if m.load(SeqCst) { "as2" } else { "as1" };
+                    let answer = match path.as_str() {
+                        "/.well-known/oauth-protected-resource/mcp" => json!({
+                            "resource": format!("{b}/mcp"),
+                            "authorization_servers": [format!("{b}/{now}")],
+                        }),
+                        p if p.starts_with("/.well-known/oauth-authorization-server/") => {
+                            let name = &p["/.well-known/oauth-authorization-server/".len()..];
+                            json!({
+                                "issuer": format!("{b}/{name}"),
+                                "token_endpoint": format!("{b}/{name}/token"),
+                                "registration_endpoint": format!("{b}/{name}/register"),
+                            })
+                        }
+                        p if p.ends_with("/register") => {
+                            let name = &p[1..4];
+                            log.lock().unwrap().push(format!("{name} register"));
+                            json!({"client_id": format!("{name}-client"), "client_secret": format!("{name}-client-secret")})
+                        }
+                        p if p.ends_with("/token") => {
+                            use base64::Engine;
+                            let name = &p[1..4];
+                            let client = auth
+                                .and_then(|a| {
+                                    base64::engine::general_purpose::STANDARD
+                                        .decode(a.trim_start_matches("Basic "))
+                                        .ok()
+                                })
+                                .map(|raw| {
+                                    String::from_utf8_lossy(&raw)
+                                        .split(':')
+                                        .next()
+                                        .unwrap_or_default()
+                                        .to_string()
+                                })
+                                .unwrap_or_default();
+                            log.lock().unwrap().push(format!("{name} token {client}"));
+                            json!({"access_token": format!("{name}-access-token"), "token_type": "Bearer",
+                                   "expires_in": 3600, "refresh_token": format!("{name}-refresh-token")})
+                        }
+                        _ => Value::Null,
+                    };
+                    let status = if answer.is_null() { 404 } else { 200 };
+                    let _ = req.respond(
+                        tiny_http::Response::from_string(answer.to_string())
+                            .with_status_code(status)
+                            .with_header(
+                                tiny_http::Header::from_bytes("Content-Type", "application/json")
+                                    .unwrap(),
+                            ),
+                    );
+                }
+            });
+            Migration {
+                base,
+                migrated,
+                seen,
+            }
+        }
+    }
+
+    /// The protected resource moves to another authorization server: the tokens and the
+    /// dynamic registration of the old one are not replayed there (no refresh at the old
+    /// one either); crux registers with the new one (MCP 2026-07-28, SEP-2352).
+    #[test]
+    fn a_new_authorization_server_gets_a_new_registration() {
+        let fake = Migration::start();
+        let spec = OAuthSpec {
+            grant: Grant::ClientCredentials,
+            ..OAuthSpec::default()
+        };
+        let mut s = Session::ephemeral(
+            &format!("{}/mcp", fake.base),
+            spec,
+            None,
+            None,
+            Interaction::Silent,
+        );
+        let first = s.obtain(None).unwrap();
+        assert_eq!(first.expose(), "as1-access-token");
+        assert_eq!(s.state.issuer, Some(format!("{}/as1", fake.base)));
+        assert!(s.has_refresh_token());
+        fake.migrated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let second = s.rejected(None).unwrap();
+        assert_eq!(second.expose(), "as2-access-token");
+        assert_eq!(s.state.issuer, Some(format!("{}/as2", fake.base)));
+        assert_eq!(s.state.client_id.as_deref(), Some("as2-client"));
+        assert_eq!(
+            *fake.seen.lock().unwrap(),
+            [
+                "as1 register",
+                "as1 token as1-client",
+                "as2 register",
+                "as2 token as2-client"
+            ],
+            "no refresh at the old server, no old client id at the new one"
         );
     }
 }

@@ -26,6 +26,7 @@ impl Session {
         self.refresh = None;
         self.client_secret = None;
         self.private_key = None;
+        self.registration_token = None;
         if let Some(backend) = self.backend {
             let store = select::open(backend, home)?;
             let wanted: Vec<VarName> = stored.iter().map(|(a, _)| a.clone()).collect();
@@ -34,6 +35,7 @@ impl Session {
             self.refresh = got.remove(&account(REFRESH_TOKEN));
             self.client_secret = got.remove(&account(CLIENT_SECRET));
             self.private_key = got.remove(&account(PRIVATE_KEY));
+            self.registration_token = got.remove(&account(REGISTRATION_TOKEN));
         }
         // Tokens obtained for another URL (the server was registered again with a new one)
         // are never sent to this one.
@@ -45,8 +47,7 @@ impl Session {
                 self.state.expires_at = None;
                 self.state.has_refresh_token = false;
                 if self.state.client_source == Some(ClientSource::Dynamic) {
-                    self.state.forget_client();
-                    self.client_secret = None;
+                    self.drop_client();
                 }
             }
         }
@@ -115,17 +116,69 @@ pub fn forget_session(home: &CruxHome, name: &ServerName) -> Result<bool> {
     let _lock = home.lock()?;
     let mut index = Index::load(home)?;
     let mut changed = index.oauth(name).is_some();
-    for acct in [ACCESS_TOKEN, REFRESH_TOKEN] {
-        let var = account(acct);
-        if let Some(cred) = index.get(name, &var).cloned() {
-            select::open(cred.backend, home)?.delete(name, &var)?;
-            index.remove(name, &var);
-            changed = true;
-        }
-    }
+    // The registration token is of no use without the registration state it goes with.
+    changed |= delete_accounts(
+        home,
+        &mut index,
+        name,
+        &[ACCESS_TOKEN, REFRESH_TOKEN, REGISTRATION_TOKEN],
+    )?;
     index.set_oauth(name, None);
     if changed {
         index.save(home)?;
     }
     Ok(changed)
+}
+
+/// Forgets the client registration crux made for a server (dynamic, or a client ID metadata
+/// document) and the tokens issued to it, so that the next sign-in registers again (`mcp
+/// auth --reregister`, `mcp add --force`). A pre-registered client id stays: the user gave
+/// it. Returns whether there was such a registration.
+pub fn forget_registration(home: &CruxHome, name: &ServerName) -> Result<bool> {
+    let _lock = home.lock()?;
+    let mut index = Index::load(home)?;
+    let Some(mut state) = index.oauth(name).cloned() else {
+        return Ok(false);
+    };
+    let accounts: &[&str] = match state.client_source {
+        // Its secret came with the registration.
+        Some(ClientSource::Dynamic) => &[
+            ACCESS_TOKEN,
+            REFRESH_TOKEN,
+            CLIENT_SECRET,
+            REGISTRATION_TOKEN,
+        ],
+        Some(ClientSource::MetadataDocument) => &[ACCESS_TOKEN, REFRESH_TOKEN],
+        _ => return Ok(false),
+    };
+    delete_accounts(home, &mut index, name, accounts)?;
+    state.forget_client();
+    state.expires_at = None;
+    state.lifetime = None;
+    state.has_refresh_token = false;
+    state.obtained_at = None;
+    state.last_refresh = None;
+    index.set_oauth(name, Some(state));
+    index.save(home)?;
+    Ok(true)
+}
+
+/// Deletes the given accounts of a server from their keystores and the index (the caller
+/// holds the lock and saves the index). Returns whether any was stored.
+fn delete_accounts(
+    home: &CruxHome,
+    index: &mut Index,
+    name: &ServerName,
+    accounts: &[&str],
+) -> Result<bool> {
+    let mut any = false;
+    for acct in accounts {
+        let var = account(acct);
+        if let Some(cred) = index.get(name, &var).cloned() {
+            select::open(cred.backend, home)?.delete(name, &var)?;
+            index.remove(name, &var);
+            any = true;
+        }
+    }
+    Ok(any)
 }

@@ -5,18 +5,20 @@
 use super::*;
 
 impl Session {
-    /// Makes sure there is a client id for this authorization server and redirect URI.
+    /// Makes sure there is a client id for this authorization server and redirect URI, in
+    /// the order the MCP specification gives: pre-registered, client ID metadata document,
+    /// dynamic registration. Returns whether it registered a client just now.
     pub(super) fn ensure_client(
         &mut self,
         disc: &Discovered,
         redirect_uri: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if let Some(id) = &self.spec.client_id {
             self.state.client_id = Some(id.clone());
             self.state.client_source = Some(ClientSource::PreRegistered);
             self.state.redirect_uri = redirect_uri.map(str::to_string);
             self.state.auth_method = Some(self.pick_method(disc, None));
-            return Ok(());
+            return Ok(false);
         }
         let reusable = self.state.client_id.is_some()
             && match self.state.client_source {
@@ -29,7 +31,7 @@ impl Session {
                 _ => false,
             };
         if reusable {
-            return Ok(());
+            return Ok(false);
         }
         if let Some(doc_url) = &self.spec.client_metadata_url {
             if disc.server.client_id_metadata_document_supported {
@@ -41,10 +43,45 @@ impl Session {
                 } else {
                     AuthMethod::None
                 });
-                return Ok(());
+                return Ok(false);
             }
         }
-        self.register(disc, redirect_uri)
+        self.register(disc, redirect_uri).map(|()| true)
+    }
+
+    /// Forgets the dynamic client registration, in memory (the next persist deletes its
+    /// secret and registration token): the server disowned it, or it belongs to another
+    /// authorization server.
+    pub(super) fn drop_client(&mut self) {
+        self.state.forget_client();
+        self.client_secret = None;
+        self.registration_token = None;
+    }
+
+    /// Asks the server whether it still knows the remembered dynamic registration (RFC 7592
+    /// §2.1, where crux stored the registration's URI and access token). `false` only when
+    /// the server says it does not (401, 403, 404); any other answer, or no way to ask, is
+    /// taken for yes: the sign-in itself will tell.
+    pub(super) fn registration_known(&self) -> bool {
+        let (Some(uri), Some(token)) = (
+            self.state.registration_client_uri.as_deref(),
+            self.registration_token.as_ref(),
+        ) else {
+            return true;
+        };
+        if !discovery::is_secure(uri) {
+            return true;
+        }
+        crate::redact::remember(token);
+        let req = self
+            .http
+            .request("GET", uri)
+            .set("Accept", "application/json")
+            .set("Authorization", &format!("Bearer {}", token.expose()));
+        match self.http.send(req, None) {
+            Ok(resp) => !registration_gone(resp.status),
+            Err(_) => true,
+        }
     }
 
     /// Dynamic client registration (RFC 7591).
@@ -62,6 +99,10 @@ impl Session {
             ));
         };
         let mut body = json!({
+            // A native application (RFC 8252; OpenID Connect Registration): loopback
+            // redirects, no secret it could keep from its own user. OpenID providers default
+            // to "web", which refuses http://127.0.0.1 redirect URIs.
+            "application_type": "native",
             "client_name": "crux",
             "client_uri": "https://github.com/crux-mcp/crux",
             "software_id": "crux",
@@ -141,8 +182,23 @@ impl Session {
             .and_then(Value::as_str)
             .and_then(AuthMethod::parse);
         self.state.auth_method = Some(self.pick_method(disc, answered));
+        // RFC 7592: kept so a later sign-in can ask whether the server still knows the client.
+        self.registration_token = doc
+            .get("registration_access_token")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new);
+        self.state.registration_client_uri = doc
+            .get("registration_client_uri")
+            .and_then(Value::as_str)
+            .filter(|s| self.registration_token.is_some() && discovery::is_secure(s))
+            .map(str::to_string);
         let secret = self.client_secret.clone();
-        self.persist(&[(CLIENT_SECRET, secret.as_ref())])?;
+        let token = self.registration_token.clone();
+        self.persist(&[
+            (CLIENT_SECRET, secret.as_ref()),
+            (REGISTRATION_TOKEN, token.as_ref()),
+        ])?;
         Ok(())
     }
 
@@ -193,5 +249,25 @@ impl Session {
     pub fn set_client_secret(&mut self, secret: Secret) -> Result<()> {
         self.client_secret = Some(secret.clone());
         self.persist(&[(CLIENT_SECRET, Some(&secret))])
+    }
+}
+
+/// RFC 7592 §2.1: an unknown client (or a revoked registration token) is 401, 403 or 404.
+fn registration_gone(status: u16) -> bool {
+    matches!(status, 401 | 403 | 404)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refusal_means_the_registration_is_gone() {
+        for status in [401, 403, 404] {
+            assert!(registration_gone(status), "{status}");
+        }
+        for status in [200, 400, 500, 503] {
+            assert!(!registration_gone(status), "{status}");
+        }
     }
 }

@@ -3,27 +3,60 @@
 
 use super::*;
 
-/// A token this close to expiry is refreshed before use (seconds).
+/// The most a token is refreshed before it expires (seconds); a short-lived token gets half
+/// its lifetime instead ([`OAuthState::refresh_margin`]).
 pub const REFRESH_MARGIN: i64 = 60;
 
 impl Session {
-    /// A usable access token: the stored one, refreshed when it expires within
-    /// [`REFRESH_MARGIN`], or a new one from the grant.
+    /// A usable access token: the stored one, refreshed when it expires within the margin
+    /// ([`Session::margin`]), or a new one from the grant.
     pub fn token(&mut self) -> Result<Secret> {
         if let Some(a) = &self.access {
-            if !self.state.expires_within(REFRESH_MARGIN) {
+            if !self.state.expires_within(self.margin()) {
                 return Ok(a.clone());
             }
         }
         self.renew(None)
     }
 
-    /// The server rejected the token we sent (401): refresh, else obtain a new one.
+    /// How long before its expiry the held token is replaced: the refresh margin when
+    /// something can replace it silently (a refresh token; client credentials, which ask
+    /// again); none otherwise: a token nothing can renew is used until it really expires.
+    pub(super) fn margin(&self) -> i64 {
+        token_margin(
+            self.state.lifetime,
+            self.refresh.is_some() || self.spec.grant == Grant::ClientCredentials,
+        )
+    }
+
+    /// The server rejected the token we sent (401): refresh, else obtain a new one. When
+    /// the protected resource metadata now names another authorization server, the tokens
+    /// and a dynamic registration of the old one are not replayed: crux goes to the new one.
     pub fn rejected(&mut self, challenge: Option<&Challenge>) -> Result<Secret> {
         if let Some(scope) = challenge.and_then(|c| c.scope.as_deref()) {
             self.add_scope(scope);
         }
         if self.access.is_some() && self.refresh.is_some() {
+            if let Some(moved) = self.server_moved(challenge) {
+                if self.interaction == Interaction::Silent
+                    && self.spec.grant == Grant::AuthorizationCode
+                {
+                    return Err(Error::failed(
+                        format!(
+                            "{}: the server now uses another authorization server ({})",
+                            self.label(),
+                            redact_url(&moved)
+                        ),
+                        self.fix(),
+                    ));
+                }
+                note(&format!(
+                    "{}: the server now uses another authorization server ({}); signing in there",
+                    self.label(),
+                    redact_url(&moved)
+                ));
+                return self.obtain(challenge);
+            }
             // The token may have been revoked or expired early: one refresh, then a sign-in.
             let sent = self.access.clone();
             if let Some(t) = self.try_refresh(sent.as_ref(), true)? {
@@ -87,7 +120,7 @@ impl Session {
         self.reload()?;
         if let Some(a) = &self.access {
             let changed = sent != Some(a);
-            if !self.state.expires_within(REFRESH_MARGIN) && (changed || !force) {
+            if !self.state.expires_within(self.margin()) && (changed || !force) {
                 return Ok(Some(a.clone()));
             }
         }
@@ -117,12 +150,13 @@ impl Session {
                     && self.state.client_source == Some(ClientSource::Dynamic)
                 {
                     // The tokens of a client the server disowned are dead too.
-                    self.state.forget_client();
+                    self.drop_client();
                     self.access = None;
                     self.refresh = None;
                     self.state.has_refresh_token = false;
                     self.persist(&[
                         (CLIENT_SECRET, None),
+                        (REGISTRATION_TOKEN, None),
                         (REFRESH_TOKEN, None),
                         (ACCESS_TOKEN, None),
                     ])?;
@@ -179,17 +213,20 @@ impl Session {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(Secret::new);
-        if let Some(r) = new_refresh {
-            self.refresh = Some(r);
+        // A refresh may keep the refresh token (no rotation); a new grant replaces it with
+        // whatever came, which may be none: a refresh token is never assumed.
+        if new_refresh.is_some() || !refreshed {
+            self.refresh = new_refresh;
         }
         let now = spec::now_unix();
-        self.state.expires_at = body
+        self.state.lifetime = body
             .get("expires_in")
             .and_then(|v| {
                 v.as_i64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             })
-            .map(|secs| now + secs.clamp(0, 10 * 365 * 86_400));
+            .map(|secs| secs.clamp(0, 10 * 365 * 86_400));
+        self.state.expires_at = self.state.lifetime.map(|secs| now + secs);
         if let Some(scope) = body.get("scope").and_then(Value::as_str) {
             self.state.scope = Some(scope.to_string());
         }
@@ -204,10 +241,12 @@ impl Session {
         self.access = Some(access.clone());
         let refresh = self.refresh.clone();
         let secret = self.client_secret.clone();
+        let registration = self.registration_token.clone();
         self.persist(&[
             (REFRESH_TOKEN, refresh.as_ref()),
             (ACCESS_TOKEN, Some(&access)),
             (CLIENT_SECRET, secret.as_ref()),
+            (REGISTRATION_TOKEN, registration.as_ref()),
         ])?;
         Ok(access)
     }
@@ -224,5 +263,40 @@ impl Session {
                 self.fix(),
             )
         })
+    }
+}
+
+/// [`Session::margin`] as a function: the refresh margin when the token can be renewed
+/// silently, else 0.
+fn token_margin(lifetime: Option<i64>, renewable: bool) -> i64 {
+    if renewable {
+        spec::refresh_margin(lifetime)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_nothing_can_renew_is_used_until_it_expires() {
+        assert_eq!(token_margin(Some(3600), false), 0);
+        assert_eq!(token_margin(None, false), 0);
+        assert_eq!(token_margin(Some(3600), true), 60);
+        assert_eq!(token_margin(Some(30), true), 15);
+        let mut state = OAuthState {
+            expires_at: Some(spec::now_unix() + 40),
+            lifetime: Some(3600),
+            ..OAuthState::default()
+        };
+        assert!(!state.expires_within(token_margin(state.lifetime, false)));
+        assert!(state.expires_within(token_margin(state.lifetime, true)));
+        state.lifetime = Some(60);
+        assert!(
+            !state.expires_within(token_margin(state.lifetime, true)),
+            "a 60 s token is refreshed in its last 30 s only"
+        );
     }
 }
