@@ -387,4 +387,101 @@ mod tests {
             "no refresh at the old server, no old client id at the new one"
         );
     }
+
+    /// A server that answers each request with `answer(path, form body)`: status and JSON.
+    fn fake(answer: fn(&str, &str) -> (u16, Value)) -> String {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", server.server_addr());
+        std::thread::spawn(move || {
+            for mut req in server.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                let (status, json) = answer(req.url(), &body);
+                let _ = req.respond(
+                    tiny_http::Response::from_string(json.to_string()).with_status_code(status),
+                );
+            }
+        });
+        base
+    }
+
+    /// oidc-provider's answer for a JWT access token: unsupported_token_type. That token is
+    /// as revoked as it can be: both are deleted, and the report says why.
+    #[test]
+    fn unsupported_token_type_counts_as_revoked() {
+        let base = fake(|_, body| {
+            if body.contains("token_type_hint=access_token") {
+                (400, json!({"error": "unsupported_token_type"}))
+            } else {
+                (200, Value::Null)
+            }
+        });
+        let mut s = Session::ephemeral(
+            "https://mcp.example/mcp",
+            OAuthSpec::default(),
+            None,
+            None,
+            Interaction::Silent,
+        );
+        s.state.revocation_endpoint = Some(format!("{base}/revoke"));
+        s.state.client_id = Some("c".into());
+        s.state.expires_at = Some(spec::now_unix() + 90);
+        s.access = Some(Secret::new("eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"));
+        s.refresh = Some(Secret::new("opaque-refresh-token"));
+        let report = s.revoke().unwrap();
+        assert!(report.complete());
+        assert!(!s.has_token() && !s.has_refresh_token());
+        let said = report.describe();
+        assert!(said.starts_with("refresh token revoked at the server; the access token is a JWT the server cannot revoke (unsupported_token_type), it expires in"), "{said}");
+        assert!(said.ends_with("both deleted here"), "{said}");
+    }
+
+    /// A refused revocation keeps that token here.
+    #[test]
+    fn a_refused_revocation_keeps_the_token() {
+        let base = fake(|_, body| {
+            if body.contains("token_type_hint=access_token") {
+                (500, json!({"error": "server_error"}))
+            } else {
+                (200, Value::Null)
+            }
+        });
+        let mut s = Session::ephemeral(
+            "https://mcp.example/mcp",
+            OAuthSpec::default(),
+            None,
+            None,
+            Interaction::Silent,
+        );
+        s.state.revocation_endpoint = Some(format!("{base}/revoke"));
+        s.access = Some(Secret::new("opaque-access-token"));
+        s.refresh = Some(Secret::new("opaque-refresh-token"));
+        let report = s.revoke().unwrap();
+        assert!(!report.complete());
+        assert!(s.has_token() && !s.has_refresh_token());
+        assert!(report.describe().contains("HTTP 500: server_error"));
+    }
+
+    /// RFC 7592: a registration the server answers 401 for is gone; one it returns, or one
+    /// crux cannot ask about, is taken as known.
+    #[test]
+    fn the_server_is_asked_whether_it_knows_the_registration() {
+        let base = fake(|path, _| match path {
+            "/register/known" => (200, json!({"client_id": "known"})),
+            _ => (401, json!({"error": "invalid_token"})),
+        });
+        let mut s = Session::ephemeral(
+            "https://mcp.example/mcp",
+            OAuthSpec::default(),
+            None,
+            None,
+            Interaction::Silent,
+        );
+        assert!(s.registration_known(), "no way to ask");
+        s.registration_token = Some(Secret::new("registration-access-token"));
+        s.state.registration_client_uri = Some(format!("{base}/register/known"));
+        assert!(s.registration_known());
+        s.state.registration_client_uri = Some(format!("{base}/register/forgotten"));
+        assert!(!s.registration_known());
+    }
 }
