@@ -52,12 +52,12 @@ pub enum Command {
     },
     /// Connect stdio to a remote server's Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)
     #[command(
-        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds.\nExit 78 when the server is not signed in or the refresh fails."
+        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails."
     )]
     Bridge,
     /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)
     #[command(
-        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nPrints only when the host names the URL it sends the headers to (CLAUDE_CODE_MCP_SERVER_URL) and that is the registered URL.\nRefreshes an OAuth token that expires within 60 seconds first."
+        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nPrints only when the host names the URL it sends the headers to (CLAUDE_CODE_MCP_SERVER_URL) and that is the registered URL.\nRefreshes an OAuth token that expires within 60 seconds (half its lifetime if shorter) first."
     )]
     Headers {
         #[arg(value_name = "MCP")]

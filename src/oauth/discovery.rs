@@ -529,6 +529,7 @@ impl Session {
             self.refresh = None;
             self.state.has_refresh_token = false;
             self.state.expires_at = None;
+            self.state.lifetime = None;
         }
         self.state.issuer = issuer;
         self.state.authorization_endpoint = disc.server.authorization_endpoint.clone();

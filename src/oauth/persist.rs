@@ -45,6 +45,7 @@ impl Session {
                 self.access = None;
                 self.refresh = None;
                 self.state.expires_at = None;
+                self.state.lifetime = None;
                 self.state.has_refresh_token = false;
                 if self.state.client_source == Some(ClientSource::Dynamic) {
                     self.drop_client();
@@ -102,6 +103,7 @@ impl Session {
         self.access = None;
         self.refresh = None;
         self.state.expires_at = None;
+        self.state.lifetime = None;
         self.state.has_refresh_token = false;
         self.state.obtained_at = None;
         self.state.last_refresh = None;
