@@ -131,7 +131,9 @@ pub struct ServerMetadata {
     /// is rejected.
     pub iss_parameter_supported: bool,
     pub prompt_values_supported: Vec<String>,
-    /// Read as OpenID Connect discovery (an OpenID provider).
+    /// An OpenID provider: read as OpenID Connect discovery, or a document with what that
+    /// requires (`subject_types_supported`, `id_token_signing_alg_values_supported`) or the
+    /// `openid` scope.
     pub openid: bool,
 }
 
@@ -305,7 +307,14 @@ fn parse_server_metadata(url: &str, doc: &Value) -> Result<ServerMetadata> {
         client_id_metadata_document_supported: flag("client_id_metadata_document_supported"),
         iss_parameter_supported: flag("authorization_response_iss_parameter_supported"),
         prompt_values_supported: strings(doc, "prompt_values_supported"),
-        openid: url.contains("/.well-known/openid-configuration"),
+        // OpenID Connect Discovery requires these; many providers serve the same document
+        // at the RFC 8414 URL too, so where it was read is not enough.
+        openid: url.contains("/.well-known/openid-configuration")
+            || doc.get("id_token_signing_alg_values_supported").is_some()
+            || doc.get("subject_types_supported").is_some()
+            || strings(doc, "scopes_supported")
+                .iter()
+                .any(|s| s == "openid"),
     })
 }
 
@@ -587,6 +596,23 @@ mod tests {
             issuer_fit(Some("https://as.example/"), "https://as.example"),
             IssuerFit::SameOrigin
         );
+    }
+
+    /// oidc-provider serves its OpenID document at the RFC 8414 URL too: still an OpenID
+    /// provider (it wants prompt=consent with offline_access).
+    #[test]
+    fn openid_providers_are_recognized_wherever_their_metadata_is_read() {
+        let url = "https://as.example/.well-known/oauth-authorization-server";
+        let oidc = serde_json::json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/token",
+            "subject_types_supported": ["public"], "scopes_supported": ["openid", "offline_access"]});
+        assert!(parse_server_metadata(url, &oidc).unwrap().openid);
+        let oauth = serde_json::json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/token",
+            "scopes_supported": ["offline_access"], "authorization_response_iss_parameter_supported": true});
+        let meta = parse_server_metadata(url, &oauth).unwrap();
+        assert!(!meta.openid);
+        assert!(meta.iss_parameter_supported);
+        let doc_url = "https://as.example/.well-known/openid-configuration";
+        assert!(parse_server_metadata(doc_url, &oauth).unwrap().openid);
     }
 
     #[test]
