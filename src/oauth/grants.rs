@@ -182,7 +182,7 @@ impl Session {
         // with a remembered one (its page may have refused a client it forgot).
         for attempt in 0..2 {
             let registered_now = self.ensure_client(disc, Some(&listener.redirect_uri))?;
-            let remembered = !registered_now
+            let mut remembered = !registered_now
                 && attempt == 0
                 && self.state.client_source == Some(ClientSource::Dynamic);
             if remembered && !self.registration_known() {
@@ -191,6 +191,7 @@ impl Session {
                 ));
                 self.drop_client();
                 self.ensure_client(disc, Some(&listener.redirect_uri))?;
+                remembered = false;
             }
             let client_id = self.state.client_id.clone().unwrap_or_default();
             let pkce = crypto::Pkce::new();
@@ -238,9 +239,13 @@ impl Session {
                     self.drop_client();
                     continue;
                 }
+                let again = match &self.name {
+                    Some(n) => format!("; if the server's page showed an error about the client, register again: crux mcp auth {n} --reregister"),
+                    None => String::new(),
+                };
                 return Err(Error::failed(
                     format!("{label}: no answer from the browser within {timeout} seconds"),
-                    "run the command again and finish signing in in the browser (CRUX_OAUTH_TIMEOUT=<seconds> waits longer); if the server's page showed an error about the client, register again: crux mcp auth <MCP> --reregister",
+                    format!("run the command again and finish signing in in the browser (CRUX_OAUTH_TIMEOUT=<seconds> waits longer){again}"),
                 ));
             };
             let mut form = vec![
