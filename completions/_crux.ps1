@@ -168,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --refresh-all: show what would be refreshed')
             [CompletionResult]::new('--revoke', '--revoke', [CompletionResultType]::ParameterName, 'Revoke MCP''s OAuth tokens at the server (RFC 7009), then delete them here')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'With --revoke: only delete the tokens here, without telling the server')
+            [CompletionResult]::new('--reregister', '--reregister', [CompletionResultType]::ParameterName, 'Sign in to MCP with a new dynamic client registration (when the server forgot crux''s client)')
             [CompletionResult]::new('--show-public-key', '--show-public-key', [CompletionResultType]::ParameterName, 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Store MCP''s OAuth client secret, read from standard input')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --list or --status: print JSON')

@@ -848,7 +848,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__mcp__subcmd__auth)
-            opts="-h -V --stdin --value --list --delete --refresh --all --status --refresh-all --dry-run --revoke --local --show-public-key --client-secret-stdin --json --help --version"
+            opts="-h -V --stdin --value --list --delete --refresh --all --status --refresh-all --dry-run --revoke --local --reregister --show-public-key --client-secret-stdin --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

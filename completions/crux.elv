@@ -156,6 +156,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --dry-run 'With --refresh-all: show what would be refreshed'
             cand --revoke 'Revoke MCP''s OAuth tokens at the server (RFC 7009), then delete them here'
             cand --local 'With --revoke: only delete the tokens here, without telling the server'
+            cand --reregister 'Sign in to MCP with a new dynamic client registration (when the server forgot crux''s client)'
             cand --show-public-key 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed'
             cand --client-secret-stdin 'Store MCP''s OAuth client secret, read from standard input'
             cand --json 'With --list or --status: print JSON'

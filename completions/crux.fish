@@ -131,6 +131,7 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l dry-run -d 'With --refresh-all: show what would be refreshed'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l revoke -d 'Revoke MCP\'s OAuth tokens at the server (RFC 7009), then delete them here'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l local -d 'With --revoke: only delete the tokens here, without telling the server'
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l reregister -d 'Sign in to MCP with a new dynamic client registration (when the server forgot crux\'s client)'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l show-public-key -d 'Print the public key (JWK) to register for private_key_jwt, creating the key if needed'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l client-secret-stdin -d 'Store MCP\'s OAuth client secret, read from standard input'
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from auth" -l json -d 'With --list or --status: print JSON'

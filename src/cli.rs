@@ -52,12 +52,12 @@ pub enum Command {
     },
     /// Connect stdio to a remote server's Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)
     #[command(
-        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds.\nExit 78 when the server is not signed in or the refresh fails."
+        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails."
     )]
     Bridge,
     /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)
     #[command(
-        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nPrints only when the host names the URL it sends the headers to (CLAUDE_CODE_MCP_SERVER_URL) and that is the registered URL.\nRefreshes an OAuth token that expires within 60 seconds first."
+        after_help = "For Claude Code's headersHelper: crux project sync --headers-helper writes entries that run it.\nPrints only when the host names the URL it sends the headers to (CLAUDE_CODE_MCP_SERVER_URL) and that is the registered URL.\nRefreshes an OAuth token that expires within 60 seconds (half its lifetime if shorter) first."
     )]
     Headers {
         #[arg(value_name = "MCP")]
@@ -192,6 +192,7 @@ pub enum McpCommand {
   crux mcp auth --list [github] [--json]            what is stored (values never shown)
   crux mcp auth --delete github GITHUB_TOKEN        remove from the keystore and the index
   crux mcp auth linear                              OAuth: sign in through the browser
+  crux mcp auth linear --reregister                 OAuth: register a new client, then sign in
   crux mcp auth --status [linear] [--json]          expiry, scopes, refresh token
   crux mcp auth --refresh-all [--dry-run]           refresh every OAuth token now
   crux mcp auth --revoke linear                     revoke at the server, then delete here")]
@@ -430,6 +431,10 @@ pub struct AuthArgs {
     #[arg(long, requires = "revoke")]
     pub local: bool,
 
+    /// Sign in to MCP with a new dynamic client registration (when the server forgot crux's client)
+    #[arg(long, requires = "mcp", conflicts_with_all = ["var", "list", "delete", "refresh", "all", "status", "revoke", "show_public_key", "client_secret_stdin"])]
+    pub reregister: bool,
+
     /// Print the public key (JWK) to register for private_key_jwt, creating the key if needed
     #[arg(long, requires = "mcp", conflicts_with_all = ["var", "list", "delete", "refresh", "all", "status", "revoke"])]
     pub show_public_key: bool,
@@ -493,6 +498,12 @@ mod tests {
         );
         assert!(parse(&["--status", "--json"]).is_ok());
         assert!(parse(&["--revoke"]).is_err(), "--revoke needs a server");
+        assert!(
+            parse(&["--reregister"]).is_err(),
+            "--reregister needs a server"
+        );
+        assert!(parse(&["linear", "--reregister"]).is_ok());
+        assert!(parse(&["linear", "--reregister", "--revoke"]).is_err());
         assert!(parse(&["--refresh-all", "--dry-run"]).is_ok());
         assert!(parse(&["--list", "--delete"]).is_err());
         let cli = parse(&["gh", "TOKEN", "-starts-with-dash", "and", "more"]).unwrap();

@@ -137,9 +137,10 @@ fn real_clients_reach_a_bearer_server_through_the_bridge() {
 #[test]
 fn real_clients_reach_an_oauth_server_and_a_token_expiring_mid_session_is_refreshed() {
     setup_kit();
-    // Tokens live 65 s: crux refreshes one that expires within 60 s, so after 6 s the same
-    // session's next request goes out with a refreshed token.
-    let server = Server::start("sdk-server.mjs", &["--expires-in", "65"]);
+    // Tokens live 10 s: crux refreshes one within half its lifetime of expiry (a 60 s margin
+    // for longer ones), so after 6 s the same session's next request goes out with a
+    // refreshed token.
+    let server = Server::start("sdk-server.mjs", &["--expires-in", "10"]);
     let env = Env::for_backend("age");
     crux(
         &env,

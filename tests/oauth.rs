@@ -195,7 +195,8 @@ fn full_flow(env: &Env, server: &Server, add_args: &[&str]) -> Vec<String> {
     // Revoke: the server is told, the tokens are gone here, and the old token stops working.
     crux(env, &["mcp", "auth", "--revoke", "remote"])
         .success()
-        .stdout_has("Revoked");
+        .stdout_has("revoked at the server")
+        .stdout_has("deleted here");
     assert!(server.stat("revocations") >= 1);
     assert_eq!(stored(env, "remote", "access_token"), None);
     assert_eq!(stored(env, "remote", "refresh_token"), None);
@@ -328,6 +329,59 @@ fn a_forgotten_registration_is_replaced() {
         index(&env)["servers"]["remote"]["oauth"]["client_id"],
         first_client
     );
+    crux(&env, &["mcp", "probe", "remote"]).success();
+}
+
+/// The server forgets crux's registration and its authorization page refuses the client (no
+/// redirect comes): a failing browser command is reported at once; a browser that shows the
+/// page (exit 0) runs into the timeout, after which crux registers again and asks once more.
+/// `--reregister` and `mcp add --force` start over with a new registration by hand.
+#[test]
+fn a_refused_authorization_page_leads_to_a_new_registration() {
+    let server = Server::start("sdk-server.mjs", &[]);
+    let env = Env::for_backend("age");
+    let url = server.mcp();
+    crux(&env, &["mcp", "add", "remote", "--url", &url, "--oauth"]).success();
+    crux(&env, &["mcp", "auth", "remote"]).success();
+    assert_eq!(server.stat("registrations"), 1);
+    server.admin("/admin/forget-clients");
+    crux(&env, &["mcp", "auth", "--revoke", "remote", "--local"]).success();
+
+    // curl -f fails on the page's HTTP 400: said at once, not after the timeout.
+    let started = std::time::Instant::now();
+    crux(&env, &["mcp", "auth", "remote"])
+        .fails(1)
+        .stderr_has("the browser command 'curl' exited with status 22")
+        .stderr_has("CRUX_BROWSER");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(server.stat("registrations"), 1);
+
+    // A browser that just shows the page: the wait times out, crux registers again.
+    let mut cmd = env.cmd(&["mcp", "auth", "remote"]);
+    cmd.env("CRUX_BROWSER", "curl -sS -o /dev/null -L --max-time 20")
+        .env("CRUX_OAUTH_TIMEOUT", "2");
+    env.run_cmd(cmd, None)
+        .success()
+        .stderr_has("registers again and asks once more");
+    assert_eq!(server.stat("registrations"), 2);
+
+    crux(&env, &["mcp", "auth", "remote", "--reregister"])
+        .success()
+        .stderr_has("registering again");
+    assert_eq!(server.stat("registrations"), 3);
+
+    let before = index(&env)["servers"]["remote"]["oauth"]["client_id"].clone();
+    assert!(before.is_string());
+    crux(
+        &env,
+        &["mcp", "add", "remote", "--url", &url, "--oauth", "--force"],
+    )
+    .success()
+    .stdout_has("the next sign-in registers again");
+    assert!(index(&env)["servers"]["remote"]["oauth"]["client_id"].is_null());
+    assert_eq!(stored(&env, "remote", "access_token"), None);
+    crux(&env, &["mcp", "auth", "remote"]).success();
+    assert_eq!(server.stat("registrations"), 4);
     crux(&env, &["mcp", "probe", "remote"]).success();
 }
 

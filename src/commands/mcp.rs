@@ -208,10 +208,14 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         }
     }
     if let Some(old) = &previous {
-        if (old.spec.url() != spec.url() || old.spec.auth.oauth != spec.auth.oauth)
-            && crate::oauth::forget_session(home, &name)?
-        {
-            println!("✓ Deleted the OAuth tokens of the previous definition (sign in again: crux mcp auth {name})");
+        if old.spec.url() != spec.url() || old.spec.auth.oauth != spec.auth.oauth {
+            if crate::oauth::forget_session(home, &name)? {
+                println!("✓ Deleted the OAuth tokens of the previous definition (sign in again: crux mcp auth {name})");
+            }
+        } else if spec.auth.oauth.is_some() && crate::oauth::forget_registration(home, &name)? {
+            // Registering again (--force) is how a user gets rid of a client the server
+            // forgot; a pre-registered --client-id is the user's and stays.
+            println!("✓ Forgot the dynamic client registration of '{name}' and its tokens; the next sign-in registers again");
         }
     }
     offer_binding(home, &name, &registered, &fingerprint, &values, args.yes)?;

@@ -27,6 +27,9 @@ pub fn run(args: &AuthArgs, home: &CruxHome) -> Result<Option<()>> {
     let Some(name) = args.mcp.as_deref() else {
         return Ok(None);
     };
+    if args.reregister {
+        return reregister(home, &ServerName::parse(name)?).map(Some);
+    }
     if args.revoke || args.show_public_key || args.client_secret_stdin {
         let mcp = ServerName::parse(name)?;
         let mut session = load(home, &mcp, Interaction::Silent)?;
@@ -84,6 +87,29 @@ pub fn sign_in(home: &CruxHome, mcp: &ServerName, registered: &Registered) -> Re
         describe(&session.state, session.has_refresh_token())
     );
     Ok(())
+}
+
+/// `crux mcp auth <MCP> --reregister`: forgets the client registration crux made (and its
+/// tokens), then signs in, which registers a new client.
+fn reregister(home: &CruxHome, mcp: &ServerName) -> Result<()> {
+    let registry = Registry::load(home)?;
+    let registered = registry.require(mcp)?;
+    let (_, spec) = oauth_of(mcp, registered)?;
+    if let Some(id) = &spec.client_id {
+        return Err(Error::failed(
+            format!(
+                "'{mcp}' uses the pre-registered client id '{}' (--client-id); crux registers no other client for it",
+                sanitize(id)
+            ),
+            format!("to let crux register one, register the server without --client-id: crux mcp add {mcp} --url <URL> --oauth --force"),
+        ));
+    }
+    if crate::oauth::forget_registration(home, mcp)? {
+        eprintln!(
+            "crux: forgot the client registration of '{mcp}' and its tokens; registering again"
+        );
+    }
+    sign_in(home, mcp, registered)
 }
 
 /// The `WWW-Authenticate` challenge an unauthenticated `initialize` draws, if any.
@@ -330,19 +356,18 @@ fn revoke(mcp: &ServerName, session: &mut Session, local: bool) -> Result<()> {
         println!("✓ Deleted the OAuth tokens of '{mcp}' here (the server was not told)");
         return Ok(());
     }
-    let told = session.revoke().map_err(|e| match e {
-        Error::Failed { problem, .. } if problem.contains("cannot reach") => Error::failed(
-            format!("{problem}; nothing was deleted"),
-            format!("try again later, or delete the tokens here only: crux mcp auth --revoke {mcp} --local"),
-        ),
-        other => other,
-    })?;
-    if told {
-        println!("✓ Revoked the OAuth tokens of '{mcp}' at the server and deleted them here");
-    } else {
-        println!("✓ Deleted the OAuth tokens of '{mcp}' here (the server has no revocation endpoint; they stay valid there until they expire)");
+    let report = session.revoke()?;
+    let said = crate::redact::mask(&report.describe()).into_owned();
+    if report.complete() {
+        println!("✓ '{mcp}': {said}");
+        return Ok(());
     }
-    Ok(())
+    Err(Error::failed(
+        format!("'{mcp}': {said}"),
+        format!(
+            "try again later, or delete the tokens here only: crux mcp auth --revoke {mcp} --local"
+        ),
+    ))
 }
 
 /// Whether a registered OAuth server has no token yet.

@@ -1,8 +1,9 @@
 //! Finding the authorization server of an MCP server, as the MCP authorization specification
-//! (2025-06-18, 2025-11-25) describes: the 401's `WWW-Authenticate` challenge, RFC 9728
+//! (2025-06-18, 2025-11-25, 2026-07-28) describes: the 401's `WWW-Authenticate` challenge, RFC 9728
 //! protected-resource metadata (path-inserted, then root), RFC 8414 and OpenID Connect
 //! authorization-server metadata in every well-known variant the spec lists, and the
-//! 2025-03-26 fallbacks (metadata on the server's origin; default endpoints).
+//! 2025-03-26 fallbacks (metadata on the server's origin; default endpoints). Metadata whose
+//! `issuer` is not the issuer identifier it was fetched for is never used (RFC 8414 §3.3).
 
 use super::http::{redact_url, Http};
 use crate::error::{sanitize, Error, Result};
@@ -126,6 +127,14 @@ pub struct ServerMetadata {
     pub code_challenge_methods: Option<Vec<String>>,
     pub token_auth_methods: Option<Vec<String>>,
     pub client_id_metadata_document_supported: bool,
+    /// RFC 9207: the server puts `iss` in every authorization response, so one without it
+    /// is rejected.
+    pub iss_parameter_supported: bool,
+    pub prompt_values_supported: Vec<String>,
+    /// An OpenID provider: read as OpenID Connect discovery, or a document with what that
+    /// requires (`subject_types_supported`, `id_token_signing_alg_values_supported`) or the
+    /// `openid` scope.
+    pub openid: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -280,6 +289,7 @@ fn parse_server_metadata(url: &str, doc: &Value) -> Result<ServerMetadata> {
             "token_endpoint is missing",
         )
     })?;
+    let flag = |key: &str| doc.get(key).and_then(Value::as_bool).unwrap_or(false);
     Ok(ServerMetadata {
         url: Some(url.to_string()),
         issuer: string(doc, "issuer"),
@@ -294,22 +304,90 @@ fn parse_server_metadata(url: &str, doc: &Value) -> Result<ServerMetadata> {
         token_auth_methods: doc
             .get("token_endpoint_auth_methods_supported")
             .map(|_| strings(doc, "token_endpoint_auth_methods_supported")),
-        client_id_metadata_document_supported: doc
-            .get("client_id_metadata_document_supported")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        client_id_metadata_document_supported: flag("client_id_metadata_document_supported"),
+        iss_parameter_supported: flag("authorization_response_iss_parameter_supported"),
+        prompt_values_supported: strings(doc, "prompt_values_supported"),
+        // OpenID Connect Discovery requires these; many providers serve the same document
+        // at the RFC 8414 URL too, so where it was read is not enough.
+        openid: url.contains("/.well-known/openid-configuration")
+            || doc.get("id_token_signing_alg_values_supported").is_some()
+            || doc.get("subject_types_supported").is_some()
+            || strings(doc, "scopes_supported")
+                .iter()
+                .any(|s| s == "openid"),
     })
 }
 
-/// Authorization-server metadata for an issuer, trying each well-known variant.
+/// How a metadata document's `issuer` fits the issuer identifier it was fetched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerFit {
+    /// Identical strings, as RFC 8414 §3.3 and OpenID Connect Discovery §4.3 require (no
+    /// normalization); or no `issuer` at all, taken for the identifier crux asked about.
+    Identical,
+    /// Another issuer on the same origin (`https://as.example` for
+    /// `https://as.example/tenant1`). The document is used, with a warning: the well-known
+    /// URL lives at the origin's root, so whoever serves it controls every issuer on that
+    /// origin and can name no one else; and servers of the 2025-11-25 era do this (the
+    /// 2025-11-25 conformance suite's path-tenant metadata does), which must keep working.
+    SameOrigin,
+    /// Another origin: never used (MCP 2026-07-28 "Authorization Server Metadata Discovery").
+    Foreign,
+}
+
+pub fn issuer_fit(declared: Option<&str>, identifier: &str) -> IssuerFit {
+    let Some(declared) = declared else {
+        return IssuerFit::Identical;
+    };
+    if declared == identifier {
+        return IssuerFit::Identical;
+    }
+    match (Url::parse(declared), Url::parse(identifier)) {
+        (Ok(d), Ok(i)) if d.origin() == i.origin() && d.origin().is_tuple() => {
+            IssuerFit::SameOrigin
+        }
+        _ => IssuerFit::Foreign,
+    }
+}
+
+/// Authorization-server metadata for an issuer, trying each well-known variant; a document
+/// that names an issuer on another origin is skipped, and when every document found does,
+/// that is the error. The metadata's `issuer` is the one crux records (and compares RFC 9207
+/// `iss` with); without one, the identifier asked about.
 pub fn server_metadata(http: &Http, issuer: &str) -> Result<Option<ServerMetadata>> {
     let url = Url::parse(issuer).map_err(|e| discovery_error("authorization server", issuer, e))?;
+    let mut foreign = None;
     for candidate in metadata_candidates(&url) {
         if let Some(doc) = get_json(http, &candidate)? {
-            return parse_server_metadata(&candidate, &doc).map(Some);
+            let mut meta = parse_server_metadata(&candidate, &doc)?;
+            match issuer_fit(meta.issuer.as_deref(), issuer) {
+                IssuerFit::Identical => {}
+                IssuerFit::SameOrigin => eprintln!(
+                    "crux: warning: the authorization server metadata at {} names the issuer {}, not {} (same origin; used)",
+                    redact_url(&candidate),
+                    sanitize(meta.issuer.as_deref().unwrap_or_default()),
+                    sanitize(issuer)
+                ),
+                IssuerFit::Foreign => {
+                    foreign.get_or_insert((candidate, meta.issuer.take().unwrap_or_default()));
+                    continue;
+                }
+            }
+            meta.issuer.get_or_insert_with(|| issuer.to_string());
+            return Ok(Some(meta));
         }
     }
-    Ok(None)
+    match foreign {
+        Some((candidate, declared)) => Err(Error::failed(
+            format!(
+                "the authorization server metadata at {} names the issuer {}, not {}; crux does not use metadata of another issuer",
+                redact_url(&candidate),
+                sanitize(&declared),
+                sanitize(issuer)
+            ),
+            "the server's metadata is misconfigured or tampered with; report it to its operator",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The whole discovery, from a server URL and the challenge of its 401 (if one was seen).
@@ -437,9 +515,122 @@ pub fn resource_matches(declared: &str, actual: &str) -> bool {
     ap == dp || ap.starts_with(&format!("{dp}/")) || dp.is_empty()
 }
 
+use super::spec::ClientSource;
+use super::Session;
+
+impl Session {
+    /// Takes the endpoints discovery found. A different authorization server invalidates a
+    /// remembered dynamic registration.
+    pub(super) fn adopt(&mut self, disc: &Discovered) {
+        let issuer = disc
+            .server
+            .issuer
+            .clone()
+            .or_else(|| Some(disc.server.token_endpoint.clone()));
+        if issuer_changed(self.state.issuer.as_deref(), issuer.as_deref()) {
+            // Registrations and tokens belong to the authorization server that issued them
+            // (MCP 2026-07-28): none is replayed at another. A pre-registered client id
+            // stays: the user gave it for this server.
+            if self.state.client_source == Some(ClientSource::Dynamic) {
+                self.drop_client();
+            }
+            self.access = None;
+            self.refresh = None;
+            self.state.has_refresh_token = false;
+            self.state.expires_at = None;
+            self.state.lifetime = None;
+        }
+        self.state.issuer = issuer;
+        self.state.authorization_endpoint = disc.server.authorization_endpoint.clone();
+        self.state.token_endpoint = Some(disc.server.token_endpoint.clone());
+        self.state.registration_endpoint = disc.server.registration_endpoint.clone();
+        self.state.revocation_endpoint = disc.server.revocation_endpoint.clone();
+        self.state.resource = Some(disc.resource.clone());
+    }
+}
+
+impl Session {
+    /// The authorization server the protected resource metadata names now, when it is
+    /// another than the one this session's registration and tokens belong to (a server that
+    /// moved to a new authorization server answers the old tokens with 401).
+    pub(super) fn server_moved(&self, challenge: Option<&Challenge>) -> Option<String> {
+        let recorded = self.state.issuer.as_deref()?;
+        let prm = resource_metadata(&self.http, &self.server_url, challenge).ok()??;
+        let now = prm.authorization_servers.first()?;
+        issuer_changed(Some(recorded), Some(now)).then(|| now.clone())
+    }
+}
+
+/// Whether credentials recorded for issuer `old` must not be used with `new`. Unknown (an
+/// index written before crux recorded issuers): no.
+pub fn issuer_changed(old: Option<&str>, new: Option<&str>) -> bool {
+    matches!((old, new), (Some(o), Some(n)) if o != n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_of_another_issuer_is_not_used() {
+        let id = "https://as.example/tenant";
+        assert_eq!(issuer_fit(Some(id), id), IssuerFit::Identical);
+        assert_eq!(issuer_fit(None, id), IssuerFit::Identical, "absent");
+        for foreign in [
+            "https://attacker.example.com",
+            "http://as.example/tenant",
+            "https://as.example:8443/tenant",
+            "not a url",
+        ] {
+            assert_eq!(
+                issuer_fit(Some(foreign), id),
+                IssuerFit::Foreign,
+                "{foreign}"
+            );
+        }
+        assert_eq!(
+            issuer_fit(Some("https://as.example"), id),
+            IssuerFit::SameOrigin
+        );
+        assert_eq!(
+            issuer_fit(Some("https://as.example/"), "https://as.example"),
+            IssuerFit::SameOrigin
+        );
+    }
+
+    /// oidc-provider serves its OpenID document at the RFC 8414 URL too: still an OpenID
+    /// provider (it wants prompt=consent with offline_access).
+    #[test]
+    fn openid_providers_are_recognized_wherever_their_metadata_is_read() {
+        let url = "https://as.example/.well-known/oauth-authorization-server";
+        let oidc = serde_json::json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/token",
+            "subject_types_supported": ["public"], "scopes_supported": ["openid", "offline_access"]});
+        assert!(parse_server_metadata(url, &oidc).unwrap().openid);
+        let oauth = serde_json::json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/token",
+            "scopes_supported": ["offline_access"], "authorization_response_iss_parameter_supported": true});
+        let meta = parse_server_metadata(url, &oauth).unwrap();
+        assert!(!meta.openid);
+        assert!(meta.iss_parameter_supported);
+        let doc_url = "https://as.example/.well-known/openid-configuration";
+        assert!(parse_server_metadata(doc_url, &oauth).unwrap().openid);
+    }
+
+    #[test]
+    fn credentials_are_keyed_by_issuer() {
+        assert!(issuer_changed(
+            Some("https://as1.example"),
+            Some("https://as2.example")
+        ));
+        assert!(!issuer_changed(
+            Some("https://as1.example"),
+            Some("https://as1.example")
+        ));
+        assert!(
+            !issuer_changed(None, Some("https://as2.example")),
+            "unknown: kept"
+        );
+        assert!(!issuer_changed(Some("https://as1.example"), None));
+    }
 
     #[test]
     fn parses_bearer_challenges() {

@@ -1,11 +1,44 @@
 //! The loopback redirect (RFC 8252 §7.3): a `tiny_http` listener on 127.0.0.1, bound before
 //! the client is registered so the exact URI is known, that waits for one redirect carrying the
-//! expected `state`, answers the browser with a page, and hands back the code.
+//! expected `state`, checks its RFC 9207 `iss`, answers the browser with a page, and hands
+//! back the code. It watches the browser command too: one that fails ends the wait at once.
 
 use crate::error::{sanitize, Error, Result};
 use crate::secret::Secret;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The issuer an authorization response must come from (RFC 9207, MCP 2026-07-28
+/// "Authorization Response Validation").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IssExpectation<'a> {
+    /// The `issuer` of the validated metadata; `None` only with the 2025-03-26 default
+    /// endpoints, where there is nothing to compare with.
+    pub issuer: Option<&'a str>,
+    /// `authorization_response_iss_parameter_supported`: a response without `iss` is rejected.
+    pub required: bool,
+}
+
+/// RFC 9207 §2.4 as MCP applies it: a present `iss` is compared with the recorded issuer by
+/// simple string comparison (no case folding, no trailing-slash or port or percent-encoding
+/// normalization) whether or not the server advertises it; an absent one is an error only
+/// when the server advertises it. `Err` is the problem, to print.
+pub fn check_iss(expected: IssExpectation, got: Option<&str>) -> std::result::Result<(), String> {
+    match (got, expected.issuer) {
+        (Some(got), Some(issuer)) if got == issuer => Ok(()),
+        (Some(got), Some(issuer)) => Err(format!(
+            "the authorization response names the issuer '{}', not '{}'",
+            sanitize(got),
+            sanitize(issuer)
+        )),
+        (Some(_), None) => Ok(()),
+        (None, _) if expected.required => Err(
+            "the authorization response has no 'iss' although the authorization server says it always sends one (RFC 9207)".into(),
+        ),
+        (None, _) => Ok(()),
+    }
+}
 
 pub struct Listener {
     server: tiny_http::Server,
@@ -39,23 +72,27 @@ impl Listener {
         })
     }
 
-    /// Waits for the redirect. Requests to other paths, and redirects whose `state` does not
-    /// match, are answered and ignored (a stray tab must not end the flow); an `error`
-    /// redirect with the right state ends it.
-    pub fn wait(&self, state: &str, timeout: Duration, spinner: bool) -> Result<Secret> {
+    /// Waits for the redirect: the code, or `None` when `timeout` passed without one.
+    /// Requests to other paths, and redirects whose `state` does not match, are answered and
+    /// ignored (a stray tab must not end the flow); an `error` redirect with the right state
+    /// ends it, and so does one whose `iss` fails [`check_iss`] (its `error` is not shown:
+    /// it may not come from the authorization server crux asked). A `browser` command that
+    /// exits with a failure ends it at once, with what it printed.
+    pub fn wait(
+        &self,
+        state: &str,
+        iss: IssExpectation,
+        timeout: Duration,
+        spinner: bool,
+        mut browser: Option<&mut Browser>,
+    ) -> Result<Option<Secret>> {
         let deadline = Instant::now() + timeout;
         let mut spin = Spinner::new(spinner);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 spin.clear();
-                return Err(Error::failed(
-                    format!(
-                        "no answer from the browser within {} seconds",
-                        timeout.as_secs()
-                    ),
-                    "run the command again and finish signing in in the browser (CRUX_OAUTH_TIMEOUT=<seconds> waits longer)",
-                ));
+                return Ok(None);
             }
             let request = match self
                 .server
@@ -63,6 +100,10 @@ impl Listener {
             {
                 Ok(Some(r)) => r,
                 Ok(None) => {
+                    if let Some(failure) = browser.as_deref_mut().and_then(Browser::failure) {
+                        spin.clear();
+                        return Err(failure);
+                    }
                     spin.tick();
                     continue;
                 }
@@ -91,6 +132,17 @@ impl Listener {
                 continue;
             }
             spin.clear();
+            if let Err(problem) = check_iss(iss, get("iss").as_deref()) {
+                respond(
+                    request,
+                    400,
+                    "This sign-in response did not come from the expected authorization server. Close this tab.",
+                );
+                return Err(Error::failed(
+                    format!("{problem}; crux did not use it"),
+                    "the response may be forged or the server misconfigured; sign in again, and if it repeats, report it to the server's operator",
+                ));
+            }
             if let Some(error) = get("error") {
                 respond(request, 200, "Sign-in was refused. You can close this tab.");
                 let detail = get("error_description")
@@ -111,7 +163,7 @@ impl Listener {
                         200,
                         "Signed in. You can close this tab and return to the terminal.",
                     );
-                    return Ok(Secret::new(code));
+                    return Ok(Some(Secret::new(code)));
                 }
                 _ => {
                     respond(request, 400, "The redirect carried no code.");
@@ -139,10 +191,64 @@ fn respond(request: tiny_http::Request, status: u16, text: &str) {
     );
 }
 
+/// A browser command that was started, watched while crux waits for the redirect.
+pub struct Browser {
+    child: std::process::Child,
+    program: String,
+    /// The last bytes of its stderr, read by a thread so a chatty browser never blocks.
+    stderr: Arc<Mutex<Vec<u8>>>,
+    done: bool,
+}
+
+/// How much of a failed browser command's stderr is shown.
+const BROWSER_STDERR_TAIL: usize = 2048;
+
+impl Browser {
+    /// The error to report when the command has exited with a failure; `None` while it runs
+    /// or after it succeeded (an opener such as `xdg-open` exits at once).
+    fn failure(&mut self) -> Option<Error> {
+        if self.done {
+            return None;
+        }
+        let status = self.child.try_wait().ok()??;
+        self.done = true;
+        if status.success() {
+            return None;
+        }
+        // Let the reader thread take the last of the output.
+        std::thread::sleep(Duration::from_millis(100));
+        let text =
+            String::from_utf8_lossy(&self.stderr.lock().map(|b| b.clone()).unwrap_or_default())
+                .trim()
+                .to_string();
+        let said = if text.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", sanitize(&text))
+        };
+        let how = match status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".into(),
+        };
+        Some(browser_error(&format!(
+            "the browser command '{}' {how}{said}",
+            sanitize(&self.program)
+        )))
+    }
+}
+
+fn browser_error(problem: &str) -> Error {
+    Error::failed(
+        problem.to_string(),
+        "fix or unset CRUX_BROWSER (without a browser command crux waits for you to open the URL printed above by hand), then run the command again",
+    )
+}
+
 /// Opens `url` in the browser: `CRUX_BROWSER` (a command; the URL is its last argument) when
-/// set, else the platform's opener. Failure to open is not an error: the URL is printed too.
-pub fn open_browser(url: &str) -> bool {
-    let (program, mut args) = match std::env::var("CRUX_BROWSER")
+/// set, else the platform's opener. No opener (no display) is not an error: the URL is
+/// printed for the user and crux waits (`None`). A command that cannot start is an error.
+pub fn open_browser(url: &str) -> Result<Option<Browser>> {
+    let (program, args) = match std::env::var("CRUX_BROWSER")
         .ok()
         .filter(|s| !s.trim().is_empty())
     {
@@ -151,26 +257,62 @@ pub fn open_browser(url: &str) -> bool {
                 let program = words.remove(0);
                 (program, words)
             }
-            _ => return false,
+            _ => {
+                return Err(browser_error(
+                    "CRUX_BROWSER is not a command line crux can split into words",
+                ))
+            }
         },
         None if cfg!(target_os = "macos") => ("open".to_string(), Vec::new()),
         None => {
             if std::env::var_os("DISPLAY").is_none()
                 && std::env::var_os("WAYLAND_DISPLAY").is_none()
             {
-                return false;
+                return Ok(None);
             }
             ("xdg-open".to_string(), Vec::new())
         }
     };
+    spawn_browser(program, args, url).map(Some)
+}
+
+/// Starts `program args… url`, its stderr kept for [`Browser::failure`].
+fn spawn_browser(program: String, mut args: Vec<String>, url: &str) -> Result<Browser> {
     args.push(url.to_string());
-    std::process::Command::new(program)
+    let mut child = std::process::Command::new(&program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .is_ok()
+        .map_err(|e| {
+            browser_error(&format!(
+                "cannot start the browser command '{}': {e}",
+                sanitize(&program)
+            ))
+        })?;
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    if let Some(mut pipe) = child.stderr.take() {
+        let tail = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let Ok(mut t) = tail.lock() else { break };
+                t.extend_from_slice(&buf[..n]);
+                let over = t.len().saturating_sub(BROWSER_STDERR_TAIL);
+                t.drain(..over);
+            }
+        });
+    }
+    Ok(Browser {
+        child,
+        program,
+        stderr,
+        done: false,
+    })
 }
 
 /// A one-line spinner on stderr, shown only on a terminal.
@@ -214,7 +356,6 @@ impl Spinner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     fn port_of(listener: &Listener) -> u16 {
         url::Url::parse(&listener.redirect_uri)
@@ -245,7 +386,11 @@ mod tests {
             let real = get(port, "/callback?code=good&state=s1");
             (stray, forged, real)
         });
-        let code = listener.wait("s1", Duration::from_secs(10), false).unwrap();
+        let iss = IssExpectation::default();
+        let code = listener
+            .wait("s1", iss, Duration::from_secs(10), false, None)
+            .unwrap()
+            .unwrap();
         assert_eq!(code.expose(), "good");
         let (stray, forged, real) = client.join().unwrap();
         assert!(stray.starts_with("HTTP/1.1 404"));
@@ -259,16 +404,130 @@ mod tests {
         let port = port_of(&listener);
         let client =
             std::thread::spawn(move || get(port, "/callback?error=access_denied&state=s2"));
+        let iss = IssExpectation::default();
         let err = listener
-            .wait("s2", Duration::from_secs(10), false)
+            .wait("s2", iss, Duration::from_secs(10), false, None)
             .unwrap_err();
         assert!(err.to_string().contains("access_denied"), "{err}");
         client.join().unwrap();
+        let timed_out = listener
+            .wait("s3", iss, Duration::from_millis(300), false, None)
+            .unwrap();
+        assert!(timed_out.is_none());
+    }
+
+    /// RFC 9207 as MCP 2026-07-28 tabulates it, with the conformance suite's cases.
+    #[test]
+    fn iss_is_compared_as_a_plain_string() {
+        let issuer = "http://localhost:3000";
+        let advertised = IssExpectation {
+            issuer: Some(issuer),
+            required: true,
+        };
+        let silent = IssExpectation {
+            issuer: Some(issuer),
+            required: false,
+        };
+        assert!(check_iss(advertised, Some(issuer)).is_ok());
+        assert!(check_iss(advertised, None).is_err(), "advertised, absent");
+        assert!(check_iss(silent, Some(issuer)).is_ok());
+        assert!(check_iss(silent, None).is_ok(), "not advertised, absent");
+        for wrong in [
+            "https://evil.example.com",
+            "http://localhost:3000/",
+            "HTTP://localhost:3000",
+            "http://LOCALHOST:3000",
+            "http://localhost:3000/%7E",
+        ] {
+            assert!(check_iss(advertised, Some(wrong)).is_err(), "{wrong}");
+            assert!(
+                check_iss(silent, Some(wrong)).is_err(),
+                "unadvertised {wrong}"
+            );
+        }
+        let default_port = IssExpectation {
+            issuer: Some("https://as.example"),
+            required: true,
+        };
+        assert!(check_iss(default_port, Some("https://as.example:443")).is_err());
+    }
+
+    /// A wrong `iss` ends the wait before the code or the error is used; a missing one
+    /// where the server advertises it too, error responses included.
+    #[test]
+    fn a_wrong_or_missing_iss_ends_the_wait() {
+        let iss = IssExpectation {
+            issuer: Some("https://as.example"),
+            required: true,
+        };
+        for (query, shown) in [
+            (
+                "code=c&state=s&iss=https%3A%2F%2Fevil.example",
+                "evil.example",
+            ),
+            ("code=c&state=s", "has no 'iss'"),
+            (
+                "error=access_denied&error_description=forged&state=s",
+                "has no 'iss'",
+            ),
+        ] {
+            let listener = Listener::bind(0, "t").unwrap();
+            let port = port_of(&listener);
+            let path = format!("/callback?{query}");
+            let client = std::thread::spawn(move || get(port, &path));
+            let err = listener
+                .wait("s", iss, Duration::from_secs(10), false, None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(shown), "{err}");
+            assert!(
+                !err.contains("forged"),
+                "an unchecked error is not shown: {err}"
+            );
+            assert!(client.join().unwrap().starts_with("HTTP/1.1 400"));
+        }
+        let listener = Listener::bind(0, "t").unwrap();
+        let port = port_of(&listener);
+        let client = std::thread::spawn(move || {
+            get(
+                port,
+                "/callback?code=c&state=s&iss=https%3A%2F%2Fas.example",
+            )
+        });
+        let code = listener
+            .wait("s", iss, Duration::from_secs(10), false, None)
+            .unwrap();
+        assert_eq!(code.unwrap().expose(), "c");
+        client.join().unwrap();
+    }
+
+    /// A browser command that fails is reported at once, with its stderr.
+    #[test]
+    fn a_failing_browser_command_ends_the_wait_at_once() {
+        let script = "echo no display here >&2; exit 3";
+        let args = vec!["-c".to_string(), script.to_string(), "sh".to_string()];
+        let mut browser = spawn_browser("sh".into(), args, "https://as.example/authorize").unwrap();
+        let listener = Listener::bind(0, "t").unwrap();
+        let started = Instant::now();
         let err = listener
-            .wait("s3", Duration::from_millis(300), false)
-            .unwrap_err();
+            .wait(
+                "s",
+                IssExpectation::default(),
+                Duration::from_secs(30),
+                false,
+                Some(&mut browser),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(err.contains("exited with status 3"), "{err}");
+        assert!(err.contains("no display here"), "{err}");
+
+        let err = spawn_browser("/nonexistent/browser".into(), vec![], "https://x.example")
+            .err()
+            .unwrap();
         assert!(
-            err.to_string().contains("no answer from the browser"),
+            err.to_string().contains("cannot start the browser command"),
             "{err}"
         );
     }
