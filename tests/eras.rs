@@ -426,7 +426,7 @@ fn probe_reports_each_servers_era() {
 /// registration and shown by `crux mcp show`.
 #[test]
 fn probe_pins_an_era_and_show_reports_it() {
-    let (_legacy, env, _token) = bearer_setup("legacy");
+    let Setup { env, .. } = bearer_setup("legacy");
     env.run(&["mcp", "show", "remote"])
         .success()
         .stdout_has("protocol: not probed yet (find it: crux mcp probe remote)");
@@ -444,7 +444,11 @@ fn probe_pins_an_era_and_show_reports_it() {
         .success()
         .stdout_has("protocol: 2025-11-25 (legacy), seen by crux mcp probe at");
 
-    let (modern, env, _token) = bearer_setup("modern");
+    let Setup {
+        server: modern,
+        env,
+        ..
+    } = bearer_setup("modern");
     env.run(&["mcp", "probe", "remote", "--protocol", "2025-11-25"])
         .fails(1)
         .stderr_has("answered initialize with an error");
