@@ -426,7 +426,11 @@ fn probe_reports_each_servers_era() {
 /// registration and shown by `crux mcp show`.
 #[test]
 fn probe_pins_an_era_and_show_reports_it() {
-    let Setup { env, .. } = bearer_setup("legacy");
+    let Setup {
+        server: _legacy,
+        env,
+        ..
+    } = bearer_setup("legacy");
     env.run(&["mcp", "show", "remote"])
         .success()
         .stdout_has("protocol: not probed yet (find it: crux mcp probe remote)");

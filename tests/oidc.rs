@@ -122,9 +122,9 @@ fn assert_no_leak(env: &Env, values: &[&str]) {
 /// sign in → calls through the bridge across the token's expiry (refreshed, rotated) → revoke.
 fn sign_in_refresh_revoke(era: &str) {
     setup_kit();
-    // 65 s tokens: crux refreshes a token that expires within 60 s, so 6 s in, the next call
-    // of the same bridge session goes out with a refreshed one.
-    let op = provider(65, None);
+    // 24 s tokens: crux refreshes a token that expires within min(60 s, half its lifetime) =
+    // 12 s, so 13 s in, the next call of the same bridge session goes out with a refreshed one.
+    let op = provider(24, None);
     let mcp = mcp_server(era, &op);
     let env = Env::for_backend("age");
     sign_in(&env, &mcp, true);
@@ -150,7 +150,7 @@ fn sign_in_refresh_revoke(era: &str) {
         0,
         "a fresh token is not refreshed"
     );
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(13));
     let answer = host.call("echo", json!({"text": "two"}));
     assert_eq!(text(&answer), "two", "{answer}");
     assert_eq!(op.stat("refresh_grants"), 1, "{}", op.stats());
@@ -165,7 +165,9 @@ fn sign_in_refresh_revoke(era: &str) {
     // Revoke: the grant is dead at the provider, nothing is left here.
     crux(&env, &["mcp", "auth", "remote", "--revoke"])
         .success()
-        .stdout_has("Revoked");
+        .stdout_has("refresh token revoked at the server")
+        .stdout_has("(unsupported_token_type)")
+        .stdout_has("both deleted here");
     assert!(op.stat("revocations") >= 1, "{}", op.stats());
     assert!(
         !refresh_token_active(&op, &refresh2),
@@ -237,8 +239,8 @@ fn a_restarted_provider_that_forgot_the_client_gets_a_new_registration() {
     .stdout_has("call      back");
 }
 
-/// 20 s access tokens: crux's refresh margin (60 s) is longer than the token's whole life, so a
-/// refresh-on-every-call would follow; it must refresh at most once per 10 s of calls.
+/// 20 s access tokens: a fixed 60 s refresh margin would be longer than the token's whole life,
+/// so every call would refresh; with min(60 s, half the lifetime) it is at most once per 10 s.
 #[test]
 fn twenty_second_tokens_are_not_refreshed_on_every_call() {
     setup_kit();
@@ -267,14 +269,15 @@ fn twenty_second_tokens_are_not_refreshed_on_every_call() {
         refreshes as f64 <= secs / 10.0 + 1.0,
         "{refreshes} refreshes in {secs:.0} s of {calls} calls"
     );
-    // Times of the refresh grants, at least 10 s apart.
+    // Times of the refresh grants, about 10 s apart (half the lifetime; expiries count in
+    // whole seconds, so a few milliseconds less is the same second).
     let times: Vec<u64> = op.stats()["refresh_times"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t.as_u64().unwrap())
         .collect();
-    assert!(times.windows(2).all(|w| w[1] - w[0] >= 10_000), "{times:?}");
+    assert!(times.windows(2).all(|w| w[1] - w[0] >= 9_000), "{times:?}");
     assert_eq!(op.stat("refresh_errors"), 0);
     assert_eq!(
         mcp.stat("unauthorized"),
