@@ -31,23 +31,10 @@ impl Bridge {
                 .set("Accept", "application/json, text/event-stream")
                 .set("Content-Type", "application/json");
             let resp = self.http.send(req, Some(body.as_bytes()))?;
+            if self.auth_retry(&resp, &sent, &mut recovered)? {
+                continue;
+            }
             match resp.status {
-                401 if !recovered => {
-                    recovered = true;
-                    let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                    self.recover(challenge.as_ref(), sent.credential.as_ref())?;
-                }
-                401 => {
-                    return Err(Error::failed(
-                        format!(
-                            "{} still rejects the credential of '{}'",
-                            redact_url(&self.url),
-                            self.mcp
-                        ),
-                        format!("store a valid one: crux mcp auth {}", self.mcp),
-                    ))
-                }
-                403 => return Err(self.forbidden(&resp)),
                 404 if !is_initialize && !reinitialized && sent.session.is_some() => {
                     reinitialized = true;
                     self.reinitialize(sent.session.as_deref())?;
@@ -141,16 +128,7 @@ impl Bridge {
             }
             resumes += 1;
             if resumes > RESUME_LIMIT || last.is_none() {
-                return Err(Error::failed(
-                    format!(
-                        "{} closed the stream before answering",
-                        redact_url(&self.url)
-                    ),
-                    format!(
-                        "try again; if it repeats, check the server (crux mcp probe {})",
-                        self.mcp
-                    ),
-                ));
+                return Err(self.closed_early());
             }
             std::thread::sleep(Duration::from_millis(self.retry_ms.load(Ordering::Relaxed)));
             let mut req = self.request("GET")?.set("Accept", "text/event-stream");

@@ -453,6 +453,43 @@ impl Bridge {
         Ok((req, sent))
     }
 
+    /// A 401 or 403 answer. `Ok(true)`: the credential was renewed (once), send again;
+    /// `Ok(false)`: not an authorization answer.
+    fn auth_retry(&self, resp: &Response, sent: &Sent, recovered: &mut bool) -> Result<bool> {
+        match resp.status {
+            401 if !*recovered => {
+                *recovered = true;
+                let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
+                self.recover(challenge.as_ref(), sent.credential.as_ref())?;
+                Ok(true)
+            }
+            401 => Err(Error::failed(
+                format!(
+                    "{} still rejects the credential of '{}'",
+                    redact_url(&self.url),
+                    self.mcp
+                ),
+                format!("store a valid one: crux mcp auth {}", self.mcp),
+            )),
+            403 => Err(self.forbidden(resp)),
+            _ => Ok(false),
+        }
+    }
+
+    /// A stream that ended before the answer to its request.
+    fn closed_early(&self) -> Error {
+        Error::failed(
+            format!(
+                "{} closed the stream before answering",
+                redact_url(&self.url)
+            ),
+            format!(
+                "try again; if it repeats, check the server (crux mcp probe {})",
+                self.mcp
+            ),
+        )
+    }
+
     /// After a 401: refresh the OAuth token, or re-read a bearer token the user may have
     /// replaced. An error says what to run.
     fn recover(&self, challenge: Option<&Challenge>, sent: Option<&Secret>) -> Result<()> {

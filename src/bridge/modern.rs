@@ -249,24 +249,8 @@ impl Bridge {
                 .set("Content-Type", "application/json");
             let _waiting = cancel_key.map(|k| Waiting::register(self, k));
             let resp = self.http.send(req, Some(body.as_bytes()))?;
-            match resp.status {
-                401 if !recovered => {
-                    recovered = true;
-                    let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                    self.recover(challenge.as_ref(), sent.credential.as_ref())?;
-                }
-                401 => {
-                    return Err(Error::failed(
-                        format!(
-                            "{} still rejects the credential of '{}'",
-                            redact_url(&self.url),
-                            self.mcp
-                        ),
-                        format!("store a valid one: crux mcp auth {}", self.mcp),
-                    ))
-                }
-                403 => return Err(self.forbidden(&resp)),
-                _ => break resp,
+            if !self.auth_retry(&resp, &sent, &mut recovered)? {
+                break resp;
             }
         };
         let id = message.get("id").cloned();
@@ -458,20 +442,7 @@ impl Bridge {
                 self.write(&m);
             }
             Ok(Some(_)) | Ok(None) if cancelled => {}
-            Ok(None) => self.answer_error(
-                &id,
-                true,
-                &Error::failed(
-                    format!(
-                        "{} closed the stream before answering",
-                        redact_url(&self.url)
-                    ),
-                    format!(
-                        "try again; if it repeats, check the server (crux mcp probe {})",
-                        self.mcp
-                    ),
-                ),
-            ),
+            Ok(None) => self.answer_error(&id, true, &self.closed_early()),
             Ok(Some(_)) => {}
             Err(_) if cancelled => {}
             Err(e) => self.answer_error(&id, true, &e),
@@ -745,18 +716,7 @@ impl Bridge {
                         format!("check the server (crux mcp probe {})", self.mcp),
                     ))
                 }
-                Exchange::None => {
-                    return Err(Error::failed(
-                        format!(
-                            "{} closed the stream before answering",
-                            redact_url(&self.url)
-                        ),
-                        format!(
-                            "try again; if it repeats, check the server (crux mcp probe {})",
-                            self.mcp
-                        ),
-                    ))
-                }
+                Exchange::None => return Err(self.closed_early()),
             };
             match protocol::error_code(&answer) {
                 Some(protocol::HEADER_MISMATCH) if method == "tools/call" && !refreshed => {
