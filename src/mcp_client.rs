@@ -249,24 +249,11 @@ impl<T: Transport> Client<T> {
                 None => {}
             }
             let result = response.get("result").cloned().unwrap_or(Value::Null);
-            if !result.get("supportedVersions").is_some_and(Value::is_array) {
+            let Some(supported) = protocol::discover_versions(&result) else {
                 // Not a discover result: a legacy server that answers any method.
                 return legacy("no supportedVersions in its answer".into());
-            }
-            let supported: Vec<String> = result
-                .get("supportedVersions")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(v) = protocol::MODERN_VERSIONS
-                .iter()
-                .find(|v| supported.iter().any(|s| s == *v))
-            {
+            };
+            if let Some(v) = protocol::pick_modern(&supported) {
                 self.meta.version = v.to_string();
             }
             let info = protocol::discover_server_info(&result);
@@ -298,6 +285,7 @@ impl<T: Transport> Client<T> {
         let protocol_version = init
             .get("protocolVersion")
             .and_then(Value::as_str)
+            .filter(|v| protocol::is_version_text(v))
             .unwrap_or_default()
             .to_string();
         self.transport.initialized(&protocol_version);

@@ -380,10 +380,39 @@ impl ToolHeaders {
             .map(|h| param_header_values(h, args))
             .unwrap_or_default()
     }
+}
 
-    pub fn knows(&self, name: &str) -> bool {
-        self.tools.contains_key(name)
-    }
+/// The versions a `server/discover` result lists; `None` when it lists none (not a discover
+/// result: a legacy server that answers any method with an empty result). What a server says
+/// is kept and shown, so it is bounded: at most 16 version-shaped entries.
+pub fn discover_versions(result: &Value) -> Option<Vec<String>> {
+    let listed = result.get("supportedVersions")?.as_array()?;
+    Some(
+        listed
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|v| is_version_text(v))
+            .take(16)
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Whether text looks like a protocol version (`2026-07-28`, `DRAFT-2026-v1`): short, and
+/// nothing a terminal or a file would treat specially.
+pub fn is_version_text(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 32
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// The modern version crux prefers among those a server lists.
+pub fn pick_modern(versions: &[String]) -> Option<&'static str> {
+    MODERN_VERSIONS
+        .iter()
+        .copied()
+        .find(|v| versions.iter().any(|s| s == v))
 }
 
 /// The server's identity in a `server/discover` result (in `_meta`, or top-level as some

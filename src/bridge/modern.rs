@@ -210,17 +210,7 @@ impl Bridge {
     }
 
     fn set_era(&self, era: Era) {
-        let mut e = self.era.lock().unwrap_or_else(|p| p.into_inner());
-        if e.is_none() {
-            self.note_era(era);
-        }
-        *e = Some(era);
-    }
-
-    fn note_era(&self, era: Era) {
-        if std::env::var_os("CRUX_BRIDGE_DEBUG").is_some() {
-            self.note(&format!("the server speaks the {} protocol", era.as_str()));
-        }
+        *self.era.lock().unwrap_or_else(|p| p.into_inner()) = Some(era);
     }
 
     /// One modern POST: the request headers of the message, the credential (renewed once on a
@@ -363,12 +353,9 @@ impl Bridge {
                 None if message.get("method").and_then(Value::as_str)
                     == Some("server/discover") =>
                 {
-                    if m.pointer("/result/supportedVersions")
-                        .is_some_and(Value::is_array)
-                    {
-                        Era::Modern
-                    } else {
-                        Era::Legacy
+                    match m.get("result").and_then(protocol::discover_versions) {
+                        Some(_) => Era::Modern,
+                        None => Era::Legacy,
                     }
                 }
                 None => Era::Modern,
@@ -602,14 +589,9 @@ impl Bridge {
                 format!("check the server (crux mcp probe {})", self.mcp),
             ));
         };
-        if let Some(v) = discovered
-            .get("supportedVersions")
-            .and_then(Value::as_array)
-            .and_then(|a| {
-                protocol::MODERN_VERSIONS
-                    .iter()
-                    .find(|v| a.iter().any(|s| s.as_str() == Some(v)))
-            })
+        if let Some(v) = protocol::discover_versions(&discovered)
+            .as_deref()
+            .and_then(protocol::pick_modern)
         {
             meta.version = v.to_string();
         }
