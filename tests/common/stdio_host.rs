@@ -25,7 +25,13 @@ pub struct StdioHost {
 impl StdioHost {
     /// `crux bridge` for the registered server `name` at `url`, as the launcher would run it.
     pub fn bridge(env: &Env, name: &str, url: &str) -> StdioHost {
+        StdioHost::bridge_with(env, name, url, &[])
+    }
+
+    /// The bridge with more variables in its environment (what an entry's `env` adds).
+    pub fn bridge_with(env: &Env, name: &str, url: &str, extra: &[(&str, &str)]) -> StdioHost {
         let mut cmd = env.cmd(&["bridge"]);
+        cmd.envs(extra.iter().copied());
         cmd.env("CRUX_MCP_NAME", name)
             .env("CRUX_BRIDGE_URL", url)
             .stdin(Stdio::piped())
