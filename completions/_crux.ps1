@@ -31,6 +31,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
+            [CompletionResult]::new('host', 'host', [CompletionResultType]::ParameterValue, 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything a server needs to start, and say the fix for each problem')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -225,7 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -254,11 +256,12 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;project;sync' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Also write this host''s config, and add it to crux.json''s "hosts" (repeatable)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every tracked project on this machine')
             [CompletionResult]::new('--headers-helper', '--headers-helper', [CompletionResultType]::ParameterName, 'From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code''s headersHelper)')
             [CompletionResult]::new('--no-headers-helper', '--no-headers-helper', [CompletionResultType]::ParameterName, 'From now on, start remote servers with credentials through the bridge launcher (the default)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -276,7 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -361,6 +364,67 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'crux;host' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add entries for registered servers to a host''s user-wide config')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove the entries crux wrote for these servers from a host''s user-wide config')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;host;add' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;host;remove' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;host;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'crux;host;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add entries for registered servers to a host''s user-wide config')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove the entries crux wrote for these servers from a host''s user-wide config')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'crux;host;help;add' {
+            break
+        }
+        'crux;host;help;remove' {
+            break
+        }
+        'crux;host;help;list' {
+            break
+        }
+        'crux;host;help;help' {
+            break
+        }
+        'crux;doctor' {
+            [CompletionResult]::new('--live', '--live', [CompletionResultType]::ParameterName, 'Also read every credential, refresh OAuth tokens, and start each server through its generated entry (initialize + tools/list)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crux;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -375,6 +439,8 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('launch', 'launch', [CompletionResultType]::ParameterValue, 'Start a server with its credentials in its environment (what the installed launcher runs)')
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
+            [CompletionResult]::new('host', 'host', [CompletionResultType]::ParameterValue, 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything a server needs to start, and say the fix for each problem')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -418,7 +484,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Write a crux.json in this directory')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove a server from crux.json and from .mcp.json')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate .mcp.json from crux.json (names only, never values)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap')
             break
         }
@@ -455,6 +521,24 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;help;headers' {
+            break
+        }
+        'crux;help;host' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add entries for registered servers to a host''s user-wide config')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove the entries crux wrote for these servers from a host''s user-wide config')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)')
+            break
+        }
+        'crux;help;host;add' {
+            break
+        }
+        'crux;help;host;remove' {
+            break
+        }
+        'crux;help;host;list' {
+            break
+        }
+        'crux;help;doctor' {
             break
         }
         'crux;help;completions' {

@@ -25,11 +25,17 @@ _crux() {
             crux,completions)
                 cmd="crux__subcmd__completions"
                 ;;
+            crux,doctor)
+                cmd="crux__subcmd__doctor"
+                ;;
             crux,headers)
                 cmd="crux__subcmd__headers"
                 ;;
             crux,help)
                 cmd="crux__subcmd__help"
+                ;;
+            crux,host)
+                cmd="crux__subcmd__host"
                 ;;
             crux,launch)
                 cmd="crux__subcmd__launch"
@@ -67,11 +73,17 @@ _crux() {
             crux__subcmd__help,completions)
                 cmd="crux__subcmd__help__subcmd__completions"
                 ;;
+            crux__subcmd__help,doctor)
+                cmd="crux__subcmd__help__subcmd__doctor"
+                ;;
             crux__subcmd__help,headers)
                 cmd="crux__subcmd__help__subcmd__headers"
                 ;;
             crux__subcmd__help,help)
                 cmd="crux__subcmd__help__subcmd__help"
+                ;;
+            crux__subcmd__help,host)
+                cmd="crux__subcmd__help__subcmd__host"
                 ;;
             crux__subcmd__help,launch)
                 cmd="crux__subcmd__help__subcmd__launch"
@@ -87,6 +99,15 @@ _crux() {
                 ;;
             crux__subcmd__help__subcmd__backend,set)
                 cmd="crux__subcmd__help__subcmd__backend__subcmd__set"
+                ;;
+            crux__subcmd__help__subcmd__host,add)
+                cmd="crux__subcmd__help__subcmd__host__subcmd__add"
+                ;;
+            crux__subcmd__help__subcmd__host,list)
+                cmd="crux__subcmd__help__subcmd__host__subcmd__list"
+                ;;
+            crux__subcmd__help__subcmd__host,remove)
+                cmd="crux__subcmd__help__subcmd__host__subcmd__remove"
                 ;;
             crux__subcmd__help__subcmd__mcp,add)
                 cmd="crux__subcmd__help__subcmd__mcp__subcmd__add"
@@ -126,6 +147,30 @@ _crux() {
                 ;;
             crux__subcmd__help__subcmd__project,uninstall)
                 cmd="crux__subcmd__help__subcmd__project__subcmd__uninstall"
+                ;;
+            crux__subcmd__host,add)
+                cmd="crux__subcmd__host__subcmd__add"
+                ;;
+            crux__subcmd__host,help)
+                cmd="crux__subcmd__host__subcmd__help"
+                ;;
+            crux__subcmd__host,list)
+                cmd="crux__subcmd__host__subcmd__list"
+                ;;
+            crux__subcmd__host,remove)
+                cmd="crux__subcmd__host__subcmd__remove"
+                ;;
+            crux__subcmd__host__subcmd__help,add)
+                cmd="crux__subcmd__host__subcmd__help__subcmd__add"
+                ;;
+            crux__subcmd__host__subcmd__help,help)
+                cmd="crux__subcmd__host__subcmd__help__subcmd__help"
+                ;;
+            crux__subcmd__host__subcmd__help,list)
+                cmd="crux__subcmd__host__subcmd__help__subcmd__list"
+                ;;
+            crux__subcmd__host__subcmd__help,remove)
+                cmd="crux__subcmd__host__subcmd__help__subcmd__remove"
                 ;;
             crux__subcmd__mcp,add)
                 cmd="crux__subcmd__mcp__subcmd__add"
@@ -224,7 +269,7 @@ _crux() {
 
     case "${cmd}" in
         crux)
-            opts="-h -V --help --version mcp project backend launch bridge headers completions help"
+            opts="-h -V --help --version mcp project backend launch bridge headers host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,6 +408,20 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__doctor)
+            opts="-h -V --live --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__headers)
             opts="-h -V --no-url-check --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -378,7 +437,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help)
-            opts="mcp project backend launch bridge headers completions help"
+            opts="mcp project backend launch bridge headers host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +520,20 @@ _crux() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        crux__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         crux__subcmd__help__subcmd__headers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -478,6 +551,62 @@ _crux() {
         crux__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__host)
+            opts="add remove list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__host__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__host__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__host__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -702,6 +831,132 @@ _crux() {
         crux__subcmd__help__subcmd__project__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host)
+            opts="-h -V --help --version add remove list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__add)
+            opts="-h -V --help --version claude-code cursor vscode gemini codex roo zed opencode claude-desktop windsurf cline"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__help)
+            opts="add remove list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__list)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__host__subcmd__remove)
+            opts="-h -V --help --version claude-code cursor vscode gemini codex roo zed opencode claude-desktop windsurf cline"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1284,12 +1539,16 @@ _crux() {
             return 0
             ;;
         crux__subcmd__project__subcmd__sync)
-            opts="-h -V --all --headers-helper --no-headers-helper --help --version"
+            opts="-h -V --all --host --headers-helper --no-headers-helper --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -W "claude-code cursor vscode gemini codex roo zed opencode claude-desktop windsurf cline" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

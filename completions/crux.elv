@@ -28,6 +28,8 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
+            cand host 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has'
+            cand doctor 'Check everything a server needs to start, and say the fix for each problem'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -202,7 +204,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand create 'Write a crux.json in this directory'
             cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
-            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand sync 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -227,11 +229,12 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --version 'Print version'
         }
         &'crux;project;sync'= {
+            cand --host 'Also write this host''s config, and add it to crux.json''s "hosts" (repeatable)'
             cand --all 'Every tracked project on this machine'
             cand --headers-helper 'From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code''s headersHelper)'
             cand --no-headers-helper 'From now on, start remote servers with credentials through the bridge launcher (the default)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -247,7 +250,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand create 'Write a crux.json in this directory'
             cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
-            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand sync 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -315,6 +318,57 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'crux;host'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add entries for registered servers to a host''s user-wide config'
+            cand remove 'Remove the entries crux wrote for these servers from a host''s user-wide config'
+            cand list 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;host;add'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;host;remove'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;host;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'crux;host;help'= {
+            cand add 'Add entries for registered servers to a host''s user-wide config'
+            cand remove 'Remove the entries crux wrote for these servers from a host''s user-wide config'
+            cand list 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'crux;host;help;add'= {
+        }
+        &'crux;host;help;remove'= {
+        }
+        &'crux;host;help;list'= {
+        }
+        &'crux;host;help;help'= {
+        }
+        &'crux;doctor'= {
+            cand --live 'Also read every credential, refresh OAuth tokens, and start each server through its generated entry (initialize + tools/list)'
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'crux;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -328,6 +382,8 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand launch 'Start a server with its credentials in its environment (what the installed launcher runs)'
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
+            cand host 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has'
+            cand doctor 'Check everything a server needs to start, and say the fix for each problem'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -361,7 +417,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand create 'Write a crux.json in this directory'
             cand install 'Add registered servers to crux.json and sync; with none, register what crux.json declares (shown in full, after you confirm)'
             cand uninstall 'Remove a server from crux.json and from .mcp.json'
-            cand sync 'Regenerate .mcp.json from crux.json (names only, never values)'
+            cand sync 'Regenerate the project''s host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)'
             cand status 'Preflight: whether every server can start (credentials, commands, setup), and the fix for each gap'
         }
         &'crux;help;project;create'= {
@@ -387,6 +443,19 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;help;bridge'= {
         }
         &'crux;help;headers'= {
+        }
+        &'crux;help;host'= {
+            cand add 'Add entries for registered servers to a host''s user-wide config'
+            cand remove 'Remove the entries crux wrote for these servers from a host''s user-wide config'
+            cand list 'The hosts crux finds on this machine, and which of their servers come from crux (current or stale)'
+        }
+        &'crux;help;host;add'= {
+        }
+        &'crux;help;host;remove'= {
+        }
+        &'crux;help;host;list'= {
+        }
+        &'crux;help;doctor'= {
         }
         &'crux;help;completions'= {
         }

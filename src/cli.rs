@@ -1,5 +1,6 @@
 //! The command line, as clap types and nothing else. Parsing never touches a keystore.
 
+use crate::hosts::HostId;
 use crate::secret::Secret;
 use crate::store::Backend;
 use clap::{Args, Parser, Subcommand};
@@ -66,6 +67,23 @@ pub enum Command {
         #[arg(long)]
         no_url_check: bool,
     },
+    /// Add crux's servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has
+    Host {
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+    /// Check everything a server needs to start, and say the fix for each problem
+    #[command(
+        after_help = "One line per check; exit 1 when anything fails.\nWithout --live nothing is unlocked or started: credentials are checked in the index."
+    )]
+    Doctor {
+        /// Also read every credential, refresh OAuth tokens, and start each server through its generated entry (initialize + tools/list)
+        #[arg(long)]
+        live: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -93,11 +111,14 @@ pub enum ProjectCommand {
         #[arg(value_name = "MCP")]
         mcp: String,
     },
-    /// Regenerate .mcp.json from crux.json (names only, never values)
+    /// Regenerate the project's host configs (.mcp.json and the others crux.json lists) from crux.json (names only, never values)
     Sync {
         /// Every tracked project on this machine
         #[arg(long)]
         all: bool,
+        /// Also write this host's config, and add it to crux.json's "hosts" (repeatable)
+        #[arg(long = "host", value_enum, value_name = "HOST")]
+        hosts: Vec<HostId>,
         /// From now on, write remote servers with credentials as native `http` entries whose headers come from `crux headers` (Claude Code's headersHelper)
         #[arg(long, conflicts_with = "no_headers_helper")]
         headers_helper: bool,
@@ -110,6 +131,30 @@ pub enum ProjectCommand {
         /// Every tracked project on this machine
         #[arg(long)]
         all: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// Add entries for registered servers to a host's user-wide config
+    Add {
+        #[arg(value_enum)]
+        host: HostId,
+        #[arg(value_name = "MCP", required = true)]
+        mcps: Vec<String>,
+    },
+    /// Remove the entries crux wrote for these servers from a host's user-wide config
+    Remove {
+        #[arg(value_enum)]
+        host: HostId,
+        #[arg(value_name = "MCP", required = true)]
+        mcps: Vec<String>,
+    },
+    /// The hosts crux finds on this machine, and which of their servers come from crux (current or stale)
+    List {
         /// Print JSON
         #[arg(long)]
         json: bool,

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod fsutil;
 pub mod home;
+pub mod hosts;
 pub mod index;
 pub mod install;
 pub mod jsonfile;

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod backend;
+pub mod doctor;
+pub mod host;
 pub mod mcp;
 pub mod oauth;
 pub mod project;
@@ -47,6 +49,8 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Launch { command } => Err(crate::launch::run(&command, &home)),
         Command::Bridge => crate::bridge::run(&home),
         Command::Headers { name, no_url_check } => oauth::headers(&home, &name, no_url_check),
+        Command::Host { command } => host::run(command, &home),
+        Command::Doctor { live, json } => doctor::run(&home, live, json),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
             Ok(())

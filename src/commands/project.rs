@@ -22,6 +22,7 @@ pub fn run(command: ProjectCommand, home: &CruxHome) -> Result<()> {
         ProjectCommand::Uninstall { mcp } => uninstall(home, &cwd, &mcp),
         ProjectCommand::Sync {
             all,
+            hosts: _,
             headers_helper,
             no_headers_helper,
         } => sync_cmd(
