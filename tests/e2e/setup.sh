@@ -6,6 +6,7 @@
 #   eras/node_modules/   MCP TypeScript SDK 2.x for the modern-only (2026-07-28) test server
 #   oidc/node_modules/   oidc-provider, a real authorization server
 #   bench/node_modules/  mcp-remote, the peer of scripts/bench-eras.sh
+#   hosts/node_modules/  real MCP hosts: Claude Code, Gemini CLI, Codex (with its native binary)
 #   .venv/         from requirements.txt (pip)       - the mcp Python SDK for py_client.py
 # Idempotent and fast (a couple of stat calls) when everything is already in place.
 # Safe to run from several test processes at once (flock). Progress goes to stderr.
@@ -22,7 +23,7 @@ PY_STAMP=".venv/.crux-requirements.txt"      # copy of requirements.txt after a 
 
 # Sub-folders with their own package-lock.json (their pins conflict with the hoisted SDK 1.32.2
 # or need another Node); each is stamped like the top one.
-SUBDIRS=(conformance conformance-2026 eras oidc bench)
+SUBDIRS=(conformance conformance-2026 eras oidc bench hosts)
 
 npm_ok() { [[ -f "$NPM_STAMP" && ! package-lock.json -nt "$NPM_STAMP" ]]; }
 sub_ok() { [[ -f "$1/node_modules/.package-lock.json" && ! "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]]; }
@@ -49,7 +50,13 @@ fi
 for d in "${SUBDIRS[@]}"; do
   if ! sub_ok "$d"; then
     echo "e2e setup: npm ci in $DIR/$d" >&2
-    (cd "$d" && "$NPM" ci --no-audit --no-fund --loglevel=error 1>&2)
+    # --include=optional: the hosts' native binaries (Codex's, Claude Code's) are optional
+    # dependencies, one per platform; an npmrc with omit=optional would leave them out.
+    (cd "$d" && "$NPM" ci --include=optional --no-audit --no-fund --loglevel=error 1>&2)
+    if [[ "$d" == hosts ]] && ! hosts/node_modules/.bin/codex --version >/dev/null 2>&1; then
+      echo "e2e setup: hosts/: codex's native binary for this platform did not install" >&2
+      exit 1
+    fi
     touch "$d/node_modules/.package-lock.json"
   fi
 done
