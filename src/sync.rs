@@ -231,6 +231,32 @@ pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String])
     }
 }
 
+/// The entry of one server in `host`'s shape (see [`entry_for`] and [`HostId::shape`]).
+pub fn entry_on(
+    host: HostId,
+    name: &str,
+    registered: &Registered,
+    launcher: &Path,
+    headers_helper: Option<&str>,
+) -> Value {
+    let canonical = entry_for(name, registered, launcher, headers_helper);
+    host.shape(
+        name,
+        &canonical,
+        &launcher.with_file_name(BRIDGE_LAUNCHER_NAME),
+    )
+}
+
+/// Installs the launchers when one of `servers` needs them; returns the keychain launcher's
+/// path either way.
+pub fn launcher_for(home: &CruxHome, servers: &[(String, &Registered)]) -> Result<PathBuf> {
+    if needs_launcher(servers) {
+        install_launchers(home)
+    } else {
+        Ok(home.launchers_dir().join("keychain-auth.sh"))
+    }
+}
+
 /// One host file of a project, planned but not written yet.
 pub struct PlannedFile {
     pub host: HostId,
@@ -280,12 +306,11 @@ pub fn plan_project(
             );
         }
     }
-    let launcher = if install && needs_launcher(&servers) {
-        install_launchers(home)?
+    let launcher = if install {
+        launcher_for(home, &servers)?
     } else {
         home.launchers_dir().join("keychain-auth.sh")
     };
-    let bridge = launcher.with_file_name(BRIDGE_LAUNCHER_NAME);
     let helper = if tracked.headers_helper {
         Some(headers_helper_prefix(home)?)
     } else {
@@ -309,8 +334,10 @@ pub fn plan_project(
             servers
                 .iter()
                 .map(|(name, registered)| {
-                    let canonical = entry_for(name, registered, &launcher, helper);
-                    (name.clone(), host.shape(name, &canonical, &bridge))
+                    (
+                        name.clone(),
+                        entry_on(host, name, registered, &launcher, helper),
+                    )
                 })
                 .collect()
         } else {

@@ -246,26 +246,29 @@ fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
 /// Says what a sync wrote: each host file written, or that they are up to date.
 fn report_sync(dir: &Path, written: &[PathBuf]) {
     if written.is_empty() {
-        println!("✓ {} is up to date", host_files_of(dir));
+        let files = host_files_of(dir);
+        match files.as_slice() {
+            [one] => println!("✓ {one} is up to date"),
+            many => println!("✓ Up to date: {}", many.join(", ")),
+        }
     }
     for path in written {
         println!("✓ Wrote {}", path.display());
     }
 }
 
-/// The project's host files, for a message: `.mcp.json` alone, or all of them.
-fn host_files_of(dir: &Path) -> String {
+/// The project's host files, for a message.
+fn host_files_of(dir: &Path) -> Vec<String> {
     let hosts = ProjectFile::load(dir)
         .ok()
         .flatten()
         .map(|p| p.hosts_in(dir))
         .unwrap_or_else(|| vec![HostId::ClaudeCode]);
-    let files: Vec<String> = hosts
+    hosts
         .iter()
         .filter_map(|h| h.project_file())
         .map(|f| dir.join(f).display().to_string())
-        .collect();
-    files.join(", ")
+        .collect()
 }
 
 /// Computes one project's host files from `project`; writes nothing in the project.
