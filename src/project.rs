@@ -4,6 +4,7 @@
 
 use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
+use crate::hosts::HostId;
 use crate::jsonfile;
 use crate::registry::ServerSpec;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,13 @@ pub struct ProjectFile {
     pub name: String,
     #[serde(default)]
     pub servers: BTreeMap<String, ProjectServer>,
+    /// The hosts whose config `crux project sync` writes. Absent: Claude Code plus every host
+    /// whose folder the project already has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<HostId>>,
+    /// `false`: the generated host files are not added to `.gitignore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitignore: Option<bool>,
 }
 
 impl ProjectFile {
@@ -66,6 +74,25 @@ impl ProjectFile {
             version: PROJECT_VERSION,
             name: name.to_owned(),
             servers: BTreeMap::new(),
+            hosts: None,
+            gitignore: None,
+        }
+    }
+
+    /// The hosts whose files a sync writes in `dir`: the `"hosts"` list, else Claude Code and
+    /// every host whose folder is there.
+    pub fn hosts_in(&self, dir: &Path) -> Vec<HostId> {
+        match &self.hosts {
+            Some(hosts) => {
+                let mut hosts = hosts.clone();
+                hosts.sort();
+                hosts.dedup();
+                hosts
+            }
+            None => HostId::project_hosts()
+                .into_iter()
+                .filter(|h| h.present_in(dir))
+                .collect(),
         }
     }
 
@@ -76,6 +103,23 @@ impl ProjectFile {
             f.version = PROJECT_VERSION;
         }
         if let Some(file) = &file {
+            if let Some(host) = file
+                .hosts
+                .iter()
+                .flatten()
+                .find(|h| h.project_file().is_none())
+            {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    reason: format!(
+                        "\"hosts\" lists {host}, which is configured per user, not per project"
+                    ),
+                    fix: format!(
+                        "remove it from \"hosts\" in {} and use: crux host add {host} <MCP>",
+                        path.display()
+                    ),
+                });
+            }
             for (name, server) in &file.servers {
                 let check = crate::names::ServerName::parse(name).and_then(|_| match server {
                     // A committed file is untrusted input: the same checks as `mcp add`.
@@ -130,6 +174,9 @@ pub struct Tracked {
     /// The `.mcp.json` entries crux wrote in this project at the last sync.
     #[serde(default)]
     pub generated: Vec<String>,
+    /// The entries crux wrote in the project's other host files, by host.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<HostId, Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_at: Option<String>,
     /// Remote servers with credentials get native `http` entries whose headers come from
@@ -143,6 +190,9 @@ pub struct Projects {
     pub version: u64,
     #[serde(default)]
     pub projects: BTreeMap<PathBuf, Tracked>,
+    /// The entries crux wrote in hosts' user-wide files (`crux host add`), by host.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_hosts: BTreeMap<HostId, Vec<String>>,
 }
 
 impl Default for Projects {
@@ -150,6 +200,29 @@ impl Default for Projects {
         Projects {
             version: PROJECTS_VERSION,
             projects: BTreeMap::new(),
+            user_hosts: BTreeMap::new(),
+        }
+    }
+}
+
+impl Tracked {
+    /// The entries crux wrote in `host`'s file of this project.
+    pub fn generated_for(&self, host: HostId) -> &[String] {
+        match host {
+            HostId::ClaudeCode => &self.generated,
+            _ => self.hosts.get(&host).map(Vec::as_slice).unwrap_or_default(),
+        }
+    }
+
+    pub fn set_generated(&mut self, host: HostId, names: Vec<String>) {
+        match host {
+            HostId::ClaudeCode => self.generated = names,
+            _ if names.is_empty() => {
+                self.hosts.remove(&host);
+            }
+            _ => {
+                self.hosts.insert(host, names);
+            }
         }
     }
 }

@@ -5,9 +5,11 @@
 use crate::error::{sanitize, Error, Result};
 use crate::fsutil;
 use crate::home::CruxHome;
+use crate::hosts::{self, FileState, HostFile, HostId};
 use crate::project::{ProjectFile, ProjectServer, PROJECT_FILE};
+use crate::project::{Projects, Tracked};
 use crate::registry::{not_registered, Registered, Registry, ServerSpec, Source};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -202,131 +204,14 @@ pub fn entry_for(
     })
 }
 
-/// The new content of `dir/.mcp.json` with `entries` merged in: those replaced, the ones crux
-/// generated before (`owned`) and no longer wants removed, everything else kept byte for byte
-/// (an edit of the document, not a rewrite: numbers, duplicate keys, order and formatting of
-/// entries crux did not write stay as they were). Refuses to replace an entry crux did not
-/// write. `None` when nothing changes.
+/// The new content of `dir/.mcp.json` with `entries` merged in (see [`hosts::json::plan`]).
+/// `None` when nothing changes.
 pub fn plan_mcp_json(
     dir: &Path,
     entries: &[(String, Value)],
     owned: &[String],
 ) -> Result<Option<Vec<u8>>> {
-    let path = dir.join(MCP_FILE);
-    let current = fsutil::read_optional(&path)?;
-    let broken = |reason: String| Error::Corrupt {
-        path: path.clone(),
-        reason,
-        fix: "repair the JSON by hand (crux changed nothing), then run: crux project sync"
-            .to_string(),
-    };
-    let foreign = |name: &str| {
-        Error::failed(
-            format!("{} already has an entry '{}' that crux did not write", path.display(), sanitize(name)),
-            "rename or remove that entry (crux keeps entries it did not write), then run: crux project sync",
-        )
-    };
-    let text = match &current {
-        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
-            std::str::from_utf8(bytes).map_err(|_| broken("it is not UTF-8 text".into()))?
-        }
-        _ => {
-            // A new file: written whole.
-            let servers: Map<String, Value> = entries.iter().cloned().collect();
-            let mut bytes = serde_json::to_vec_pretty(&json!({ "mcpServers": servers }))
-                .expect("JSON serializes");
-            bytes.push(b'\n');
-            return Ok(Some(bytes));
-        }
-    };
-    // Strict JSON first (Claude Code reads it so); the edit then keeps every other byte.
-    let doc: Value = serde_json::from_str(text)
-        .map_err(|e| broken(format!("invalid JSON ({})", crate::error::json_error(&e))))?;
-    if !doc.is_object() {
-        return Err(broken("it is not a JSON object".into()));
-    }
-    if doc.get("mcpServers").is_some_and(|s| !s.is_object()) {
-        return Err(broken("\"mcpServers\" is not an object".into()));
-    }
-    let root = jsonc_parser::cst::CstRootNode::parse(text, &jsonc_parser::ParseOptions::default())
-        .map_err(|e| broken(format!("invalid JSON ({})", sanitize(&e.to_string()))))?;
-    let top = root
-        .object_value()
-        .ok_or_else(|| broken("it is not a JSON object".into()))?;
-    let lists = top
-        .properties()
-        .into_iter()
-        .filter(|p| p.decoded_name().as_deref() == Some("mcpServers"))
-        .count();
-    if lists > 1 {
-        // Hosts read the last one; crux would edit the first.
-        return Err(broken("it has \"mcpServers\" more than once".into()));
-    }
-    let servers = top.object_value_or_set("mcpServers");
-    let props = |name: &str| -> Vec<jsonc_parser::cst::CstObjectProp> {
-        servers
-            .properties()
-            .into_iter()
-            .filter(|p| p.decoded_name().as_deref() == Some(name))
-            .collect()
-    };
-    for (name, entry) in entries {
-        let current = props(name);
-        if current.len() > 1 {
-            return Err(foreign(name));
-        }
-        let differs = current
-            .first()
-            .is_some_and(|p| p.value().and_then(|v| v.to_serde_value()).as_ref() != Some(entry));
-        if differs && !owned.contains(name) {
-            return Err(foreign(name));
-        }
-    }
-    let mut changed = false;
-    for name in owned {
-        if !entries.iter().any(|(n, _)| n == name) {
-            for prop in props(name) {
-                prop.remove();
-                changed = true;
-            }
-        }
-    }
-    for (name, entry) in entries {
-        match props(name).into_iter().next() {
-            Some(prop) => {
-                if prop.value().and_then(|v| v.to_serde_value()).as_ref() != Some(entry) {
-                    prop.set_value(cst_value(entry));
-                    changed = true;
-                }
-            }
-            None => {
-                servers.append(name, cst_value(entry));
-                changed = true;
-            }
-        }
-    }
-    if !changed {
-        return Ok(None);
-    }
-    let mut bytes = root.to_string().into_bytes();
-    if !bytes.ends_with(b"\n") {
-        bytes.push(b'\n');
-    }
-    Ok((current.as_deref() != Some(&bytes[..])).then_some(bytes))
-}
-
-fn cst_value(value: &Value) -> jsonc_parser::cst::CstInputValue {
-    use jsonc_parser::cst::CstInputValue as V;
-    match value {
-        Value::Null => V::Null,
-        Value::Bool(b) => V::Bool(*b),
-        Value::Number(n) => V::Number(n.to_string()),
-        Value::String(s) => V::String(s.clone()),
-        Value::Array(items) => V::Array(items.iter().map(cst_value).collect()),
-        Value::Object(map) => {
-            V::Object(map.iter().map(|(k, v)| (k.clone(), cst_value(v))).collect())
-        }
-    }
+    hosts::plan(HostId::ClaudeCode, &dir.join(MCP_FILE), entries, owned)
 }
 
 /// Writes what [`plan_mcp_json`] planned, atomically, keeping the file's mode.
@@ -344,4 +229,191 @@ pub fn write_mcp_json(dir: &Path, entries: &[(String, Value)], owned: &[String])
         Some(bytes) => write_planned(dir, &bytes).map(|()| true),
         None => Ok(false),
     }
+}
+
+/// The entry of one server in `host`'s shape (see [`entry_for`] and [`HostId::shape`]).
+pub fn entry_on(
+    host: HostId,
+    name: &str,
+    registered: &Registered,
+    launcher: &Path,
+    headers_helper: Option<&str>,
+) -> Value {
+    let canonical = entry_for(name, registered, launcher, headers_helper);
+    host.shape(
+        name,
+        &canonical,
+        &launcher.with_file_name(BRIDGE_LAUNCHER_NAME),
+    )
+}
+
+/// Installs the launchers when one of `servers` needs them; returns the keychain launcher's
+/// path either way.
+pub fn launcher_for(home: &CruxHome, servers: &[(String, &Registered)]) -> Result<PathBuf> {
+    if needs_launcher(servers) {
+        install_launchers(home)
+    } else {
+        Ok(home.launchers_dir().join("keychain-auth.sh"))
+    }
+}
+
+/// One host file of a project, planned but not written yet.
+pub struct PlannedFile {
+    pub host: HostId,
+    pub path: PathBuf,
+    /// The new content; `None` when the file stays as it is.
+    pub bytes: Option<Vec<u8>>,
+    /// The entries crux owns in it afterwards.
+    pub generated: Vec<String>,
+}
+
+/// Whether any server of a project needs a launcher.
+fn needs_launcher(servers: &[(String, &Registered)]) -> bool {
+    servers.iter().any(|(_, r)| {
+        !r.spec.auth.launch_vars().is_empty()
+            || r.spec.auth.oauth.is_some()
+            || r.spec.auth.bearer.is_some()
+            || matches!(r.spec.source, Source::Url { .. })
+    })
+}
+
+/// Computes every host file of the project in `dir` from `project`; writes nothing in the
+/// project. `install` installs the launchers first (a sync); without it the plan only reads
+/// (a check). The hosts are the project's hosts, plus every host where crux wrote entries
+/// before and no longer should (they are removed).
+pub fn plan_project(
+    home: &CruxHome,
+    dir: &Path,
+    project: &ProjectFile,
+    registry: &Registry,
+    tracked: &Tracked,
+    install: bool,
+) -> Result<Vec<PlannedFile>> {
+    let (servers, unregistered) = resolve(project, dir, registry)?;
+    if install {
+        for (name, r) in &servers {
+            if let Source::Npx(p) | Source::Uvx(p) = &r.spec.source {
+                if p.unpinned_legacy() {
+                    eprintln!("note: '{name}' is not pinned: npx/uvx fetches it at every start, from the registry or from a project folder that ships it; pin it: crux mcp upgrade {name}");
+                }
+            }
+        }
+        for name in &unregistered {
+            eprintln!(
+                "note: '{}' in {} is not registered on this machine, so it gets no entry; register what {PROJECT_FILE} defines: crux project install",
+                sanitize(name),
+                dir.join(PROJECT_FILE).display()
+            );
+        }
+    }
+    let launcher = if install {
+        launcher_for(home, &servers)?
+    } else {
+        home.launchers_dir().join("keychain-auth.sh")
+    };
+    let helper = if tracked.headers_helper {
+        Some(headers_helper_prefix(home)?)
+    } else {
+        None
+    };
+    let wanted = project.hosts_in(dir);
+    let mut hosts = wanted.clone();
+    hosts.extend(
+        tracked
+            .hosts
+            .keys()
+            .copied()
+            .filter(|h| !wanted.contains(h)),
+    );
+    let mut plans = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let path = dir.join(host.project_file().expect("a project host"));
+        let entries: Vec<(String, Value)> = if wanted.contains(&host) {
+            // Claude Code's headersHelper is Claude Code's own; other hosts get the bridge.
+            let helper = helper.as_deref().filter(|_| host == HostId::ClaudeCode);
+            servers
+                .iter()
+                .map(|(name, registered)| {
+                    (
+                        name.clone(),
+                        entry_on(host, name, registered, &launcher, helper),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if host != HostId::ClaudeCode {
+            check_folder(dir, &path)?;
+        }
+        let bytes = hosts::plan(host, &path, &entries, tracked.generated_for(host))?;
+        plans.push(PlannedFile {
+            host,
+            path,
+            bytes,
+            generated: entries.into_iter().map(|(n, _)| n).collect(),
+        });
+    }
+    Ok(plans)
+}
+
+/// A project host file's folder (`.vscode`, `.codex`…) must be a real directory of the
+/// project: a cloned repository's folder that is a symlink to elsewhere must not make crux write
+/// there.
+fn check_folder(dir: &Path, path: &Path) -> Result<()> {
+    let Some(folder) = path.parent().filter(|f| *f != dir) else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(folder) {
+        Ok(meta) if !meta.file_type().is_dir() => Err(Error::failed(
+            format!(
+                "{} is not a plain directory (a symlink or another kind of file); crux does not write through it",
+                folder.display()
+            ),
+            format!(
+                "replace it with a directory of your own (look at what it is: ls -ld {})",
+                folder.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes one planned file (creating its folder), keeping the mode of the file it replaces.
+pub fn write_planned_file(file: &PlannedFile) -> Result<bool> {
+    let Some(bytes) = &file.bytes else {
+        return Ok(false);
+    };
+    hosts::prepare_folder(&file.path, 0o755)?;
+    hosts::write(&file.path, bytes, 0o644)?;
+    Ok(true)
+}
+
+/// The host files of the project in `dir` and whether each holds what a sync would write.
+pub fn check_project(home: &CruxHome, dir: &Path) -> Result<Vec<HostFile>> {
+    let project = ProjectFile::load(dir)?.ok_or_else(|| {
+        Error::failed(
+            format!("{} is gone", dir.join(PROJECT_FILE).display()),
+            "create it: crux project create",
+        )
+    })?;
+    let registry = Registry::load(home)?;
+    let projects = Projects::load(home)?;
+    let tracked = projects.projects.get(dir).cloned().unwrap_or_default();
+    let plans = plan_project(home, dir, &project, &registry, &tracked, false)?;
+    Ok(plans
+        .into_iter()
+        .map(|p| {
+            let state = match (&p.bytes, p.path.exists()) {
+                (None, _) => FileState::Current,
+                (Some(_), false) => FileState::Missing,
+                (Some(_), true) => FileState::Stale,
+            };
+            HostFile {
+                host: p.host,
+                path: p.path,
+                state,
+            }
+        })
+        .collect())
 }

@@ -3,6 +3,7 @@
 use crate::cli::ProjectCommand;
 use crate::error::{escape_all, sanitize, Error, Result};
 use crate::home::CruxHome;
+use crate::hosts::HostId;
 use crate::index::Index;
 use crate::names::ServerName;
 use crate::project::{
@@ -22,13 +23,14 @@ pub fn run(command: ProjectCommand, home: &CruxHome) -> Result<()> {
         ProjectCommand::Uninstall { mcp } => uninstall(home, &cwd, &mcp),
         ProjectCommand::Sync {
             all,
-            hosts: _,
+            hosts,
             headers_helper,
             no_headers_helper,
         } => sync_cmd(
             home,
             &cwd,
             all,
+            &hosts,
             if headers_helper {
                 Some(true)
             } else if no_headers_helper {
@@ -54,7 +56,8 @@ fn create(home: &CruxHome, cwd: &Path, name: Option<String>) -> Result<()> {
             .unwrap_or_else(|| "project".into())
     });
     let _lock = home.lock()?;
-    ProjectFile::new(&name).save(cwd)?;
+    let project = ProjectFile::new(&name);
+    project.save(cwd)?;
     let mut projects = Projects::load(home)?;
     projects.projects.entry(cwd.to_path_buf()).or_default();
     projects.save(home)?;
@@ -62,6 +65,7 @@ fn create(home: &CruxHome, cwd: &Path, name: Option<String>) -> Result<()> {
         "✓ Created {PROJECT_FILE} for '{}'. Add servers: crux project install <MCP>",
         sanitize(&name)
     );
+    gitignore_files(cwd, &project, true);
     Ok(())
 }
 
@@ -108,9 +112,10 @@ fn install(home: &CruxHome, cwd: &Path, mcps: &[String], yes: bool) -> Result<()
     for name in &names {
         println!("✓ Added '{name}' to {PROJECT_FILE}");
     }
-    let changed = apply_sync(&dir, plan, &mut projects)?;
+    let written = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
-    report_sync(&dir, changed);
+    report_sync(&dir, &written);
+    gitignore(&dir, &project);
     report_gaps(home, &dir, &registry)
 }
 
@@ -209,9 +214,10 @@ fn teammate(home: &CruxHome, dir: &Path, project: &ProjectFile, yes: bool) -> Re
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
     let plan = plan_sync(home, dir, project, &registry, &projects)?;
-    let changed = apply_sync(dir, plan, &mut projects)?;
+    let written = apply_sync(dir, plan, &mut projects)?;
     projects.save(home)?;
-    report_sync(dir, changed);
+    report_sync(dir, &written);
+    gitignore(dir, project);
     report_gaps(home, dir, &registry)
 }
 
@@ -230,116 +236,171 @@ fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
     let mut projects = Projects::load(home)?;
     let plan = plan_sync(home, &dir, &project, &registry, &projects)?;
     project.save(&dir)?;
-    let changed = apply_sync(&dir, plan, &mut projects)?;
+    let written = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
     println!("✓ Removed '{name}' from {PROJECT_FILE}");
-    report_sync(&dir, changed);
+    report_sync(&dir, &written);
     Ok(())
 }
 
-fn report_sync(dir: &Path, changed: bool) {
-    if changed {
-        println!("✓ Wrote {}", dir.join(sync::MCP_FILE).display());
-    } else {
-        println!("✓ {} is up to date", dir.join(sync::MCP_FILE).display());
+/// Says what a sync wrote: each host file written, or that they are up to date.
+fn report_sync(dir: &Path, written: &[PathBuf]) {
+    if written.is_empty() {
+        let files = host_files_of(dir);
+        match files.as_slice() {
+            [one] => println!("✓ {one} is up to date"),
+            many => println!("✓ Up to date: {}", many.join(", ")),
+        }
+    }
+    for path in written {
+        println!("✓ Wrote {}", path.display());
     }
 }
 
-/// A project's `.mcp.json`, computed and checked but not written yet.
-struct SyncPlan {
-    bytes: Option<Vec<u8>>,
-    generated: Vec<String>,
+/// The project's host files, for a message.
+fn host_files_of(dir: &Path) -> Vec<String> {
+    let hosts = ProjectFile::load(dir)
+        .ok()
+        .flatten()
+        .map(|p| p.hosts_in(dir))
+        .unwrap_or_else(|| vec![HostId::ClaudeCode]);
+    hosts
+        .iter()
+        .filter_map(|h| h.project_file())
+        .map(|f| dir.join(f).display().to_string())
+        .collect()
 }
 
-/// Computes one project's `.mcp.json` from `project`; writes nothing in the project.
+/// Computes one project's host files from `project`; writes nothing in the project.
 fn plan_sync(
     home: &CruxHome,
     dir: &Path,
     project: &ProjectFile,
     registry: &Registry,
     projects: &Projects,
-) -> Result<SyncPlan> {
-    let (servers, unregistered) = sync::resolve(project, dir, registry)?;
-    for (name, r) in &servers {
-        if let Source::Npx(p) | Source::Uvx(p) = &r.spec.source {
-            if p.unpinned_legacy() {
-                eprintln!("note: '{name}' is not pinned: npx/uvx fetches it at every start, from the registry or from a project folder that ships it; pin it: crux mcp upgrade {name}");
-            }
-        }
-    }
-    for name in &unregistered {
-        eprintln!(
-            "note: '{}' in {} is not registered on this machine, so it gets no entry; register what {PROJECT_FILE} defines: crux project install",
-            sanitize(name),
-            dir.join(PROJECT_FILE).display()
-        );
-    }
-    let launcher = if servers.iter().any(|(_, r)| {
-        !r.spec.auth.launch_vars().is_empty()
-            || r.spec.auth.oauth.is_some()
-            || r.spec.auth.bearer.is_some()
-    }) {
-        sync::install_launchers(home)?
-    } else {
-        home.launchers_dir().join("keychain-auth.sh")
-    };
+) -> Result<Vec<sync::PlannedFile>> {
     let tracked = projects.projects.get(dir).cloned().unwrap_or_default();
-    let helper = if tracked.headers_helper {
-        Some(sync::headers_helper_prefix(home)?)
-    } else {
-        None
-    };
-    let entries: Vec<(String, serde_json::Value)> = servers
-        .iter()
-        .map(|(name, registered)| {
-            (
-                name.clone(),
-                sync::entry_for(name, registered, &launcher, helper.as_deref()),
-            )
-        })
-        .collect();
-    let bytes = sync::plan_mcp_json(dir, &entries, &tracked.generated)?;
-    Ok(SyncPlan {
-        bytes,
-        generated: entries.into_iter().map(|(n, _)| n).collect(),
-    })
+    sync::plan_project(home, dir, project, registry, &tracked, true)
 }
 
-/// Writes a planned `.mcp.json` and records what crux generated. Returns whether it wrote.
-fn apply_sync(dir: &Path, plan: SyncPlan, projects: &mut Projects) -> Result<bool> {
-    let changed = match &plan.bytes {
-        Some(bytes) => {
-            sync::write_planned(dir, bytes)?;
-            true
-        }
-        None => false,
-    };
+/// Writes a project's planned host files and records what crux generated in each. Returns the
+/// files written.
+fn apply_sync(
+    dir: &Path,
+    plans: Vec<sync::PlannedFile>,
+    projects: &mut Projects,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
     let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
-    tracked.generated = plan.generated;
-    if changed {
+    for file in plans {
+        if sync::write_planned_file(&file)? {
+            written.push(file.path.clone());
+        }
+        tracked.set_generated(file.host, file.generated);
+    }
+    if !written.is_empty() {
         tracked.synced_at = Some(crate::index::now_rfc3339());
     }
-    Ok(changed)
+    Ok(written)
 }
 
-/// Regenerates one project's `.mcp.json`; records what crux generated. Holds the lock.
+/// In a git work tree, adds the project's generated host files to its `.gitignore` (unless
+/// `crux.json` opts out) and says so; warns about ones git already tracks. A problem here is
+/// reported, never a failed sync.
+fn gitignore(dir: &Path, project: &ProjectFile) {
+    gitignore_files(dir, project, false)
+}
+
+/// [`gitignore`]; `ahead`: also files a sync has not written yet (a new project).
+fn gitignore_files(dir: &Path, project: &ProjectFile, ahead: bool) {
+    if project.gitignore == Some(false) {
+        return;
+    }
+    let files: Vec<&str> = project
+        .hosts_in(dir)
+        .into_iter()
+        .filter_map(HostId::project_file)
+        .filter(|f| ahead || dir.join(f).is_file())
+        .collect();
+    match crate::hosts::gitignore::ensure(dir, &files) {
+        Ok(outcome) => {
+            for file in &outcome.added {
+                println!("✓ Added {file} to .gitignore (it names this machine's launcher; {PROJECT_FILE} is the file to commit)");
+            }
+            for file in &outcome.tracked {
+                eprintln!("note: git tracks {file}, which names this machine's launcher by absolute path; commit {PROJECT_FILE} instead and untrack it: git rm --cached {file}");
+            }
+        }
+        Err(e) => eprintln!("note: .gitignore not updated: {}", e.render()),
+    }
+}
+
+/// Regenerates one project's host files; records what crux generated. Holds the lock.
+/// `project` replaces the `crux.json` on disk (a sync that adds hosts), which is saved once the
+/// plan has been checked.
 fn sync_one(
     home: &CruxHome,
     dir: &Path,
     registry: &Registry,
     projects: &mut Projects,
-) -> Result<bool> {
-    let project = ProjectFile::load(dir)?.ok_or_else(|| {
-        Error::failed(
-            format!("{} is gone", dir.join(PROJECT_FILE).display()),
-            "create it: crux project create",
-        )
-    })?;
+    project: Option<ProjectFile>,
+) -> Result<Vec<PathBuf>> {
+    let save = project.is_some();
+    let project = match project {
+        Some(p) => p,
+        None => ProjectFile::load(dir)?.ok_or_else(|| {
+            Error::failed(
+                format!("{} is gone", dir.join(PROJECT_FILE).display()),
+                "create it: crux project create",
+            )
+        })?,
+    };
     let plan = plan_sync(home, dir, &project, registry, projects)?;
-    apply_sync(dir, plan, projects)
+    if save {
+        project.save(dir)?;
+    }
+    let written = apply_sync(dir, plan, projects)?;
+    Ok(written)
 }
 
-fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>) -> Result<()> {
+/// `crux.json` with `hosts` added to its `"hosts"` list (which starts as the hosts a sync
+/// writes today); `None` when it lists them already.
+fn with_hosts(dir: &Path, hosts: &[HostId]) -> Result<Option<ProjectFile>> {
+    if let Some(host) = hosts.iter().find(|h| h.project_file().is_none()) {
+        return Err(Error::usage(
+            format!("{} is configured per user, not per project", host.title()),
+            format!("add servers to it: crux host add {host} <MCP>"),
+        ));
+    }
+    let mut project = ProjectFile::load(dir)?.ok_or_else(|| require_project(dir).unwrap_err())?;
+    let mut list = project.hosts_in(dir);
+    let before = project.hosts.clone();
+    for host in hosts {
+        if !list.contains(host) {
+            list.push(*host);
+        }
+    }
+    list.sort();
+    if before.as_ref() == Some(&list) {
+        return Ok(None);
+    }
+    project.hosts = Some(list);
+    Ok(Some(project))
+}
+
+fn sync_cmd(
+    home: &CruxHome,
+    cwd: &Path,
+    all: bool,
+    hosts: &[HostId],
+    headers_helper: Option<bool>,
+) -> Result<()> {
+    if all && !hosts.is_empty() {
+        return Err(Error::usage(
+            "--host changes one project's crux.json, not every project's",
+            "run it inside the project: crux project sync --host <HOST>",
+        ));
+    }
     let _lock = home.lock()?;
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
@@ -365,12 +426,31 @@ fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>
             println!("- dropped {} (its {PROJECT_FILE} is gone)", dir.display());
             continue;
         }
-        match sync_one(home, &dir, &registry, &mut projects) {
-            Ok(true) => {
-                written += 1;
-                println!("✓ Wrote {}", dir.join(sync::MCP_FILE).display());
+        let changed = if hosts.is_empty() {
+            None
+        } else {
+            with_hosts(&dir, hosts)?
+        };
+        if changed.is_some() {
+            let names: Vec<&str> = hosts.iter().map(|h| h.name()).collect();
+            println!(
+                "✓ {PROJECT_FILE} now lists {} among its hosts",
+                names.join(", ")
+            );
+        }
+        match sync_one(home, &dir, &registry, &mut projects, changed) {
+            Ok(files) if files.is_empty() => {
+                current += 1;
+                if !all {
+                    report_sync(&dir, &files);
+                    gitignore_of(&dir);
+                }
             }
-            Ok(false) => current += 1,
+            Ok(files) => {
+                written += 1;
+                report_sync(&dir, &files);
+                gitignore_of(&dir);
+            }
             Err(e) if all => {
                 failed += 1;
                 eprintln!("{}: {}", dir.display(), e.render());
@@ -381,12 +461,7 @@ fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>
     if serde_json::to_vec(&projects).expect("JSON") != before {
         projects.save(home)?;
     }
-    if !all && written == 0 {
-        println!(
-            "✓ {} is up to date",
-            require_project(cwd)?.join(sync::MCP_FILE).display()
-        );
-    } else if all {
+    if all {
         println!("{written} written, {current} up to date, {failed} failed");
     }
     if failed > 0 {
@@ -396,6 +471,13 @@ fn sync_cmd(home: &CruxHome, cwd: &Path, all: bool, headers_helper: Option<bool>
         ));
     }
     Ok(())
+}
+
+/// [`gitignore`] for the `crux.json` on disk.
+fn gitignore_of(dir: &Path) {
+    if let Ok(Some(project)) = ProjectFile::load(dir) {
+        gitignore(dir, &project);
+    }
 }
 
 pub struct Gap {
