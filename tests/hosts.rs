@@ -64,10 +64,47 @@ impl Setup {
         }
     }
 
+    /// crux in the project, with the hosts' own location variables (`CODEX_HOME`) as the
+    /// hosts get them.
     fn in_project(&self, args: &[&str]) -> Run {
         let mut cmd = self.env.cmd(args);
-        cmd.current_dir(&self.project);
+        cmd.current_dir(&self.project)
+            .env("CODEX_HOME", self.codex_home());
         self.env.run_cmd(cmd, None)
+    }
+
+    /// Not `~/.codex`: crux must honour `CODEX_HOME`, as Codex does.
+    fn codex_home(&self) -> PathBuf {
+        self.env.home().join("codex-home")
+    }
+
+    /// `crux project install` (the project's `.mcp.json`).
+    fn install(&self, servers: &[&str]) {
+        if servers.is_empty() {
+            return;
+        }
+        let mut args = vec!["project", "install"];
+        args.extend_from_slice(servers);
+        self.in_project(&args).success();
+    }
+
+    /// `crux project sync --host …`: the project's files for these hosts.
+    fn sync_hosts(&self, hosts: &[&str]) {
+        let mut args = vec!["project", "sync"];
+        for host in hosts {
+            args.extend(["--host", host]);
+        }
+        self.in_project(&args).success();
+    }
+
+    /// `crux host add HOST SERVER…`: the host's user-wide file.
+    fn host_add(&self, host: &str, servers: &[&str]) {
+        if servers.is_empty() {
+            return;
+        }
+        let mut args = vec!["host", "add", host];
+        args.extend_from_slice(servers);
+        self.in_project(&args).success();
     }
 
     /// `name`: env-server.mjs (or server-everything) with one keychain credential `var`.
@@ -170,7 +207,7 @@ impl Setup {
             .env("XDG_DATA_HOME", home.join(".local/share"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("XDG_STATE_HOME", home.join(".local/state"))
-            .env("CODEX_HOME", home.join(".codex"))
+            .env("CODEX_HOME", self.codex_home())
             .env("XDG_RUNTIME_DIR", self.env.dir.path().join("no-runtime"))
             // Claude Code: no telemetry, update checks or other traffic.
             .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
@@ -257,26 +294,14 @@ fn list_line(run: &Run, server: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// How the hosts' files are written. `.mcp.json` comes from `crux project install`; the other
-// hosts' files are written here by hand in each host's documented format, with the entries of
-// `.mcp.json`, until `crux project sync --host` / `crux host add` write them.
+// The hosts' files: crux writes the entries (`crux project install` / `project sync --host` for
+// a project, `crux host add` for the user); the test writes only what a user does by hand in
+// each host, trusting the folder (before crux edits the same file, so crux must keep it).
 
-fn mcp_entries(setup: &Setup) -> serde_json::Map<String, Value> {
-    let mcp: Value =
-        serde_json::from_slice(&std::fs::read(setup.project.join(".mcp.json")).unwrap()).unwrap();
-    mcp["mcpServers"].as_object().unwrap().clone()
-}
-
-/// Claude Code: `.mcp.json` in the project (crux writes it), the folder trusted in
-/// `~/.claude.json` and the project's servers approved in `.claude/settings.local.json`.
-fn claude_code_files(setup: &Setup, servers: &[&str]) {
-    let mut args = vec!["project", "install"];
-    args.extend_from_slice(servers);
-    setup.in_project(&args).success();
-    trust_claude_code(setup);
-}
-
-fn trust_claude_code(setup: &Setup) {
+/// Claude Code: the folder trusted in `~/.claude.json` and the project's servers approved in
+/// `.claude/settings.local.json`; `.mcp.json` (`mcpServers`) from `crux project install`, and
+/// `~/.claude.json`'s `mcpServers` from `crux host add claude-code`.
+fn claude_code_files(setup: &Setup, project: &[&str], user: &[&str]) {
     let path = setup.env.home().join(".claude.json");
     let mut config: Value = std::fs::read(&path)
         .map(|b| serde_json::from_slice(&b).unwrap())
@@ -290,25 +315,20 @@ fn trust_claude_code(setup: &Setup) {
         r#"{"enableAllProjectMcpServers": true}"#,
     )
     .unwrap();
+    setup.install(project);
+    setup.host_add("claude-code", user);
+    let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        written["projects"][setup.project.to_str().unwrap()]["hasTrustDialogAccepted"],
+        true,
+        "crux keeps the user's part of ~/.claude.json"
+    );
 }
 
-/// Gemini CLI: `.gemini/settings.json` (`mcpServers`), the folder trusted in
-/// `~/.gemini/trustedFolders.json`.
-fn gemini_files(setup: &Setup, servers: &[&str]) {
-    let mut args = vec!["project", "install"];
-    args.extend_from_slice(servers);
-    setup.in_project(&args).success();
-    let dir = setup.project.join(".gemini");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("settings.json"),
-        serde_json::to_vec_pretty(&json!({"mcpServers": mcp_entries(setup)})).unwrap(),
-    )
-    .unwrap();
-    trust_gemini(setup);
-}
-
-fn trust_gemini(setup: &Setup) {
+/// Gemini CLI: the folder trusted in `~/.gemini/trustedFolders.json`; `.gemini/settings.json`
+/// (`mcpServers`) from `crux project sync --host gemini`, `~/.gemini/settings.json` from
+/// `crux host add gemini`.
+fn gemini_files(setup: &Setup, project: &[&str], user: &[&str]) {
     let dir = setup.env.home().join(".gemini");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -317,59 +337,32 @@ fn trust_gemini(setup: &Setup) {
             .unwrap(),
     )
     .unwrap();
+    setup.install(project);
+    setup.sync_hosts(&["gemini"]);
+    assert!(setup.project.join(".gemini/settings.json").is_file());
+    setup.host_add("gemini", user);
 }
 
-/// Codex: `.codex/config.toml` (`[mcp_servers.<name>]` with command, args, env), the project
-/// trusted in `$CODEX_HOME/config.toml`; Codex ignores an untrusted project's file.
-fn codex_files(setup: &Setup, servers: &[&str]) {
-    let mut args = vec!["project", "install"];
-    args.extend_from_slice(servers);
-    setup.in_project(&args).success();
-    let mut doc = toml_edit::DocumentMut::new();
-    let mut table = toml_edit::Table::new();
-    table.set_implicit(true);
-    for (name, entry) in mcp_entries(setup) {
-        let mut server = toml_edit::Table::new();
-        server["command"] = toml_edit::value(entry["command"].as_str().unwrap());
-        let mut args = toml_edit::Array::new();
-        for a in entry["args"].as_array().into_iter().flatten() {
-            args.push(a.as_str().unwrap());
-        }
-        server["args"] = toml_edit::value(args);
-        let mut env = toml_edit::InlineTable::new();
-        for (k, v) in entry["env"].as_object().into_iter().flatten() {
-            env.insert(k, v.as_str().unwrap().into());
-        }
-        server["env"] = toml_edit::value(env);
-        table.insert(&name, toml_edit::Item::Table(server));
-    }
-    doc.insert("mcp_servers", toml_edit::Item::Table(table));
-    let dir = setup.project.join(".codex");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), doc.to_string()).unwrap();
-    trust_codex(setup);
-}
-
-fn trust_codex(setup: &Setup) {
-    let dir = setup.env.home().join(".codex");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("config.toml");
-    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(&path)
-        .unwrap_or_default()
-        .parse()
-        .unwrap();
-    let mut project = toml_edit::Table::new();
-    project["trust_level"] = toml_edit::value("trusted");
-    if doc.get("projects").is_none() {
-        let mut projects = toml_edit::Table::new();
-        projects.set_implicit(true);
-        doc.insert("projects", toml_edit::Item::Table(projects));
-    }
-    doc["projects"].as_table_mut().unwrap().insert(
-        setup.project.to_str().unwrap(),
-        toml_edit::Item::Table(project),
+/// Codex: the project trusted in `$CODEX_HOME/config.toml` (Codex ignores an untrusted
+/// project's file); `.codex/config.toml` (`[mcp_servers.<name>]`) from `crux project sync
+/// --host codex`, `$CODEX_HOME/config.toml`'s from `crux host add codex`.
+fn codex_files(setup: &Setup, project: &[&str], user: &[&str]) {
+    let home = setup.codex_home();
+    std::fs::create_dir_all(&home).unwrap();
+    let trust = format!(
+        "[projects.{}]\ntrust_level = \"trusted\"\n",
+        serde_json::to_string(setup.project.to_str().unwrap()).unwrap()
     );
-    std::fs::write(&path, doc.to_string()).unwrap();
+    std::fs::write(home.join("config.toml"), &trust).unwrap();
+    setup.install(project);
+    setup.sync_hosts(&["codex"]);
+    assert!(setup.project.join(".codex/config.toml").is_file());
+    setup.host_add("codex", user);
+    let written = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(
+        written.contains(&trust),
+        "crux keeps the user's part of config.toml:\n{written}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,12 +374,13 @@ fn claude_mcp_list(setup: &Setup) -> Run {
     setup.run_host(cmd)
 }
 
-/// `claude mcp list` connects to both servers; the keychain server got its credential.
-fn claude_code_connects(env: Env) {
+/// `claude mcp list` connects to both servers, one in the project's `.mcp.json` and one in the
+/// user's `~/.claude.json`; the keychain server got its credential.
+fn claude_code_connects(env: Env, project: &[&str], user: &[&str]) {
     let mut setup = Setup::new(env);
     setup.add_env_server("evx", "EV_TOKEN");
     setup.add_remote();
-    claude_code_files(&setup, &["evx", "remote"]);
+    claude_code_files(&setup, project, user);
     let run = claude_mcp_list(&setup);
     run.success();
     for server in ["evx", "remote"] {
@@ -405,12 +399,12 @@ fn claude_code_connects(env: Env) {
 
 #[test]
 fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_age_file() {
-    claude_code_connects(Env::for_backend("age"));
+    claude_code_connects(Env::for_backend("age"), &["evx"], &["remote"]);
 }
 
 #[test]
 fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_secret_service() {
-    claude_code_connects(Env::for_backend("secret-service"));
+    claude_code_connects(Env::for_backend("secret-service"), &["remote"], &["evx"]);
 }
 
 /// A deleted credential: the launcher answers Claude Code's first requests with its error
@@ -420,7 +414,7 @@ fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_secret_servic
 fn claude_code_shows_the_fix_for_a_missing_credential() {
     let mut setup = Setup::new(Env::for_backend("age"));
     setup.add_env_server("evx", "EV_TOKEN");
-    claude_code_files(&setup, &["evx"]);
+    claude_code_files(&setup, &["evx"], &[]);
     setup
         .env
         .run(&["mcp", "auth", "--delete", "evx", "EV_TOKEN"])
@@ -445,7 +439,7 @@ fn gemini_cli_connects_through_the_launcher_and_the_bridge() {
     let mut setup = Setup::new(Env::for_backend("secret-service"));
     setup.add_env_server("evx", "EV_TOKEN");
     setup.add_remote();
-    gemini_files(&setup, &["evx", "remote"]);
+    gemini_files(&setup, &["evx"], &["remote"]);
     let mut cmd = setup.host("gemini");
     cmd.args(["mcp", "list"])
         // Gemini drops a name like this one before the server sees it.
@@ -609,7 +603,7 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     let mut setup = Setup::new(Env::desktop_on_user_bus());
     setup.add_stdio("evc", "EV_TOKEN", &everything(), &[]);
     setup.add_remote();
-    codex_files(&setup, &["evc", "remote"]);
+    codex_files(&setup, &["evc"], &["remote"]);
     let mut codex = AppServer::start(setup.host("codex"));
     let thread = codex.start_thread(&setup.project);
     let servers = codex.server_status(&thread);
@@ -637,4 +631,28 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     let index = std::fs::read_to_string(setup.env.crux_home().join("secrets.json")).unwrap();
     assert!(index.contains("\"secret-service\""), "{index}");
     setup.assert_no_value_in_files();
+}
+
+/// A deleted credential: Codex reports the server failed, with the launcher's error line.
+/// (Codex 0.169.0 sends `initialize` and, when that fails, `initialize` again without its
+/// experimental capabilities; it shows both errors.)
+#[test]
+fn codex_shows_the_fix_for_a_missing_credential() {
+    let mut setup = Setup::new(Env::for_backend("age"));
+    setup.add_stdio("evc", "EV_TOKEN", &everything(), &[]);
+    codex_files(&setup, &["evc"], &[]);
+    setup
+        .env
+        .run(&["mcp", "auth", "--delete", "evc", "EV_TOKEN"])
+        .success();
+    let mut codex = AppServer::start(setup.host("codex"));
+    let thread = codex.start_thread(&setup.project);
+    let servers = codex.server_status(&thread);
+    let server = &servers["evc"];
+    assert_eq!(server["runtimeStatus"], "failed", "{server}");
+    let error = server["toolsError"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("evc: EV_TOKEN is not stored; fix: crux mcp auth evc"),
+        "the launcher's fix reaches Codex: {error}"
+    );
 }
