@@ -234,6 +234,21 @@ impl Setup {
         run
     }
 
+    /// Every credential is in `backend`, as the index records it.
+    #[track_caller]
+    fn assert_stored_in(&self, backend: &str) {
+        let index: Value = serde_json::from_slice(
+            &std::fs::read(self.env.crux_home().join("secrets.json")).unwrap(),
+        )
+        .unwrap();
+        let text = index.to_string();
+        assert_eq!(
+            text.matches(&format!("\"backend\":\"{backend}\"")).count(),
+            self.values.len(),
+            "every credential is in the {backend} backend: {text}"
+        );
+    }
+
     /// Every file under the test's HOME (CRUX_HOME and the hosts' files in it) and the project
     /// holds no value; crux printed none.
     fn assert_no_value_in_files(&self) {
@@ -376,8 +391,8 @@ fn claude_mcp_list(setup: &Setup) -> Run {
 
 /// `claude mcp list` connects to both servers, one in the project's `.mcp.json` and one in the
 /// user's `~/.claude.json`; the keychain server got its credential.
-fn claude_code_connects(env: Env, project: &[&str], user: &[&str]) {
-    let mut setup = Setup::new(env);
+fn claude_code_connects(backend: &'static str, project: &[&str], user: &[&str]) {
+    let mut setup = Setup::new(Env::for_backend(backend));
     setup.add_env_server("evx", "EV_TOKEN");
     setup.add_remote();
     claude_code_files(&setup, project, user);
@@ -394,17 +409,18 @@ fn claude_code_connects(env: Env, project: &[&str], user: &[&str]) {
         "Claude Code passes its environment on"
     );
     assert_bearer_arrived(&setup);
+    setup.assert_stored_in(backend);
     setup.assert_no_value_in_files();
 }
 
 #[test]
 fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_age_file() {
-    claude_code_connects(Env::for_backend("age"), &["evx"], &["remote"]);
+    claude_code_connects("age", &["evx"], &["remote"]);
 }
 
 #[test]
 fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_secret_service() {
-    claude_code_connects(Env::for_backend("secret-service"), &["remote"], &["evx"]);
+    claude_code_connects("secret-service", &["remote"], &["evx"]);
 }
 
 /// A deleted credential: the launcher answers Claude Code's first requests with its error
@@ -442,6 +458,9 @@ fn gemini_cli_connects_through_the_launcher_and_the_bridge() {
     gemini_files(&setup, &["evx"], &["remote"]);
     let mut cmd = setup.host("gemini");
     cmd.args(["mcp", "list"])
+        // Gemini starts itself again with a larger heap and this set, unless it is already
+        // set: the server's environment is the same either way, and the test 4 s faster.
+        .env("GEMINI_CLI_NO_RELAUNCH", "true")
         // Gemini drops a name like this one before the server sees it.
         .env("HOST_ONLY_API_KEY", "dropped-by-gemini");
     let run = setup.run_host(cmd);
@@ -458,6 +477,7 @@ fn gemini_cli_connects_through_the_launcher_and_the_bridge() {
         "{server_env}"
     );
     assert_bearer_arrived(&setup);
+    setup.assert_stored_in("secret-service");
     setup.assert_no_value_in_files();
 }
 
@@ -474,11 +494,12 @@ struct AppServer {
 }
 
 impl AppServer {
-    fn start(mut cmd: Command) -> AppServer {
+    /// Its log goes to `log` (outside the folders searched for values).
+    fn start(mut cmd: Command, log: &Path) -> AppServer {
         cmd.arg("app-server")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(log).unwrap());
         let mut child = cmd.spawn().expect("start codex app-server");
         let stdin = child.stdin.take();
         let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
@@ -604,7 +625,7 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     setup.add_stdio("evc", "EV_TOKEN", &everything(), &[]);
     setup.add_remote();
     codex_files(&setup, &["evc"], &["remote"]);
-    let mut codex = AppServer::start(setup.host("codex"));
+    let mut codex = AppServer::start(setup.host("codex"), &setup.dumps.path().join("codex.log"));
     let thread = codex.start_thread(&setup.project);
     let servers = codex.server_status(&thread);
     for name in ["evc", "remote"] {
@@ -628,8 +649,7 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     assert_eq!(tool_text(&codex.call(&thread, "remote", "whoami")), "ok");
     drop(codex);
     assert_bearer_arrived(&setup);
-    let index = std::fs::read_to_string(setup.env.crux_home().join("secrets.json")).unwrap();
-    assert!(index.contains("\"secret-service\""), "{index}");
+    setup.assert_stored_in("secret-service");
     setup.assert_no_value_in_files();
 }
 
@@ -645,7 +665,7 @@ fn codex_shows_the_fix_for_a_missing_credential() {
         .env
         .run(&["mcp", "auth", "--delete", "evc", "EV_TOKEN"])
         .success();
-    let mut codex = AppServer::start(setup.host("codex"));
+    let mut codex = AppServer::start(setup.host("codex"), &setup.dumps.path().join("codex.log"));
     let thread = codex.start_thread(&setup.project);
     let servers = codex.server_status(&thread);
     let server = &servers["evc"];
