@@ -331,11 +331,20 @@ impl HostId {
                 if let Some(env) = env {
                     entry["env"] = env;
                 }
+                if self == HostId::Codex && is_launcher_entry(name, &entry) {
+                    // Codex gives a stdio server only HOME, LOGNAME, PATH, SHELL, USER, LANG,
+                    // LC_ALL, TERM, TMPDIR, TZ and the variables `env_vars` names: without
+                    // these the launcher finds the Secret Service only on the standard socket.
+                    entry["env_vars"] = json!(CODEX_BUS_VARS);
+                }
                 entry
             }
         }
     }
 }
+
+/// The host variables a Codex entry passes through to crux's launcher, for the session bus.
+const CODEX_BUS_VARS: [&str; 2] = ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
 
 /// Whether an entry in a host file is one of crux's launcher entries for the server `name`,
 /// whatever host shape it has: its environment names the server to crux.
@@ -479,5 +488,15 @@ mod tests {
             &HostId::OpenCode.shape("a", &stdio, bridge)
         ));
         assert!(!is_launcher_entry("b", &stdio));
+        let codex = HostId::Codex.shape("a", &stdio, bridge);
+        assert_eq!(
+            codex["env_vars"],
+            json!(["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"])
+        );
+        let plain = json!({"command": "srv"});
+        assert!(HostId::Codex
+            .shape("a", &plain, bridge)
+            .get("env_vars")
+            .is_none());
     }
 }
