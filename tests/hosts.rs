@@ -8,9 +8,10 @@
 //! - Claude Code: its whole environment plus the entry's `env`.
 //! - Gemini CLI: its environment minus names matching TOKEN, SECRET, PASSWORD, KEY, AUTH, CERT,
 //!   … (and values that look like keys), plus `GEMINI_CLI=1` and the entry's `env`.
-//! - Codex: only HOME, LOGNAME, PATH, SHELL, USER, LANG, LC_ALL, TERM, TMPDIR, TZ (and the
-//!   entry's `env_vars` names) plus the entry's `env`: no `DBUS_SESSION_BUS_ADDRESS`, no
-//!   `XDG_RUNTIME_DIR`, so the launcher finds the Secret Service at `/run/user/<uid>/bus`.
+//! - Codex: only HOME, LOGNAME, PATH, SHELL, USER, LANG, LC_ALL, TERM, TMPDIR, TZ, the
+//!   variables the entry's `env_vars` names and the entry's `env`. crux's entries name
+//!   `DBUS_SESSION_BUS_ADDRESS` and `XDG_RUNTIME_DIR` there; without them the launcher would
+//!   find the Secret Service only on the standard socket, `/run/user/<uid>/bus`.
 
 mod common;
 
@@ -617,11 +618,11 @@ fn tool_text(answer: &Value) -> String {
 
 /// `codex app-server` starts both servers for a thread in the trusted project, lists their
 /// tools, and calls them: server-everything's `get-env` shows the credential arrived, and the
-/// bridge's `whoami` the bearer token. Codex passes no bus variable, so the Secret Service is
-/// found on the user's standard socket.
+/// bridge's `whoami` the bearer token. The keyring's bus is not on the standard socket: Codex
+/// passes it only because crux's entries name it in `env_vars`.
 #[test]
 fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
-    let mut setup = Setup::new(Env::desktop_on_user_bus());
+    let mut setup = Setup::new(Env::for_backend("secret-service"));
     setup.add_stdio("evc", "EV_TOKEN", &everything(), &[]);
     setup.add_remote();
     codex_files(&setup, &["evc"], &["remote"]);
@@ -640,12 +641,15 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     let server_env: Value =
         serde_json::from_str(&tool_text(&codex.call(&thread, "evc", "get-env"))).unwrap();
     assert_credential_arrived(&setup, "evc", &server_env);
-    for stripped in [HOST_MARKER.0, "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
-        assert!(
-            server_env.get(stripped).is_none(),
-            "Codex passes only its default variables: {server_env}"
-        );
-    }
+    assert!(
+        server_env.get(HOST_MARKER.0).is_none(),
+        "Codex passes only its default variables and those the entry names: {server_env}"
+    );
+    assert_eq!(
+        server_env["DBUS_SESSION_BUS_ADDRESS"].as_str(),
+        Some(setup.env.keyring().address.as_str()),
+        "the entry's env_vars pass the bus"
+    );
     assert_eq!(tool_text(&codex.call(&thread, "remote", "whoami")), "ok");
     drop(codex);
     assert_bearer_arrived(&setup);
