@@ -235,6 +235,31 @@ impl Setup {
         run
     }
 
+    /// After the host ran (Claude Code rewrites `~/.claude.json` at every start), `crux host
+    /// list` still finds crux's entries in the host's user file, current.
+    #[track_caller]
+    fn assert_user_entries_current(&self, host: &str, servers: &[&str]) {
+        let run = self.in_project(&["host", "list", "--json"]);
+        run.success();
+        let hosts: Value = serde_json::from_str(&run.stdout()).unwrap();
+        let entry = hosts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["host"] == host)
+            .unwrap_or_else(|| panic!("no {host} in {hosts}"));
+        for name in servers {
+            let server = entry["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == *name)
+                .unwrap_or_else(|| panic!("no {name} in {entry}"));
+            assert_eq!(server["from_crux"], true, "{server}");
+            assert_eq!(server["state"], "current", "{server}");
+        }
+    }
+
     /// Every credential is in `backend`, as the index records it.
     #[track_caller]
     fn assert_stored_in(&self, backend: &str) {
@@ -411,6 +436,7 @@ fn claude_code_connects(backend: &'static str, project: &[&str], user: &[&str]) 
     );
     assert_bearer_arrived(&setup);
     setup.assert_stored_in(backend);
+    setup.assert_user_entries_current("claude-code", user);
     setup.assert_no_value_in_files();
 }
 
@@ -479,6 +505,7 @@ fn gemini_cli_connects_through_the_launcher_and_the_bridge() {
     );
     assert_bearer_arrived(&setup);
     setup.assert_stored_in("secret-service");
+    setup.assert_user_entries_current("gemini", &["remote"]);
     setup.assert_no_value_in_files();
 }
 
@@ -654,6 +681,7 @@ fn codex_app_server_calls_tools_through_the_launcher_and_the_bridge() {
     drop(codex);
     assert_bearer_arrived(&setup);
     setup.assert_stored_in("secret-service");
+    setup.assert_user_entries_current("codex", &["remote"]);
     setup.assert_no_value_in_files();
 }
 
