@@ -376,7 +376,7 @@ impl Bridge {
         if let Err(e) = self.legacy_post(message, request_id.as_ref()) {
             match request_id {
                 Some(id) => self.answer_error(&id, false, &e),
-                None => self.note(&describe(&e)),
+                None => self.note(&e.line()),
             }
         }
     }
@@ -384,7 +384,7 @@ impl Bridge {
     /// Answers a request the bridge could not serve with a JSON-RPC error that says what to
     /// run (and says it on stderr).
     fn answer_error(&self, id: &Value, modern: bool, e: &Error) {
-        let line = describe(e);
+        let line = e.line();
         self.note(&line);
         let code = if modern {
             BRIDGE_ERROR_MODERN
@@ -539,15 +539,6 @@ impl Bridge {
             }),
         }
     }
-}
-
-/// One line for an error: the problem and its fix.
-fn describe(e: &Error) -> String {
-    let (problem, fix) = match e {
-        Error::Failed { problem, fix } => (problem.clone(), fix.clone()),
-        other => (other.to_string(), other.fix().unwrap_or_default()),
-    };
-    format!("{problem}; fix: {fix}")
 }
 
 fn error_text(resp: Response) -> String {
