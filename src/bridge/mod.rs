@@ -3,7 +3,9 @@
 //! stdin to the server's Streamable HTTP endpoint with the server's credential (a bearer token
 //! from the keystore, or an OAuth token refreshed before it expires), and writes every message
 //! of the answers to stdout. A request that cannot be served gets a JSON-RPC error that says
-//! what to run, and the bridge keeps serving.
+//! what to run, and the bridge keeps serving. One that cannot start (not signed in, a refresh
+//! that fails) answers the host's first request with why (`crate::first_request`) and exits
+//! 78.
 //!
 //! It speaks both protocol eras in both directions: [`legacy`] holds the 2025-11-25 session
 //! logic, [`modern`] the 2026-07-28 logic, era detection, and the translation that lets a
