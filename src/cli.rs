@@ -53,7 +53,7 @@ pub enum Command {
     },
     /// Connect stdio to a remote server's Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)
     #[command(
-        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails, after answering the host's first JSON-RPC request with the error."
+        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails, after answering the host's first JSON-RPC request with the error.\nOn SIGINT, SIGTERM or SIGHUP it ends the remote session (DELETE), then exits 128 + the signal."
     )]
     Bridge,
     /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)

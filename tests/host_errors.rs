@@ -1,8 +1,9 @@
 //! Failures the host shows: a launcher that cannot start its server (`crux launch` through the
 //! installed `keychain-auth.sh`, `crux bridge`) answers the host's first JSON-RPC request with
-//! the error line stderr gets, then exits 78. Real parts throughout: the installed launcher
-//! started the way an MCP SDK's stdio client starts it, the age and Secret Service backends,
-//! the PyPI `mcp` client, and a Streamable HTTP server on the MCP TypeScript SDK.
+//! the error line stderr gets, then exits 78; and a bridge stopped by a signal ends its legacy
+//! session (one DELETE) before it exits. Real parts throughout: the installed launcher started
+//! the way an MCP SDK's stdio client starts it, the age and Secret Service backends, the PyPI
+//! `mcp` client, and Streamable HTTP servers on the MCP TypeScript SDK.
 
 mod common;
 
@@ -542,4 +543,76 @@ fn a_bridge_that_is_not_signed_in_answers_the_first_request() {
     }
     assert_eq!(server.stat("mcp_requests_ok"), 0, "{}", server.stats());
     assert_eq!(server.stat("token_requests"), 0, "{}", server.stats());
+}
+
+/// A test server behind a fresh bearer token, registered as `remote`.
+fn bearer_server(script: &str) -> (Server, Env, String) {
+    setup_kit();
+    let token = random_value("bearer");
+    let server = Server::start_with_env(script, &[], &[("CRUX_TEST_BEARER_TOKEN", &token)]);
+    let env = common::bearer_home(&server.mcp(), "REMOTE_TOKEN", &token);
+    (server, env, token)
+}
+
+/// A legacy-era session is DELETEd when the host stops the bridge with a signal, as when it
+/// closes stdin: exactly once, for that session, and the bridge exits promptly.
+#[test]
+fn a_signal_ends_the_legacy_session_then_the_bridge() {
+    let (server, env, token) = bearer_server("bearer-server.mjs");
+    for (sig, name) in [
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGHUP, "SIGHUP"),
+    ] {
+        let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
+        let init = bridge.initialize();
+        assert!(init["result"]["serverInfo"].is_object(), "{init}");
+        let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
+        assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
+        assert_eq!(server.stat("sessions"), 1, "{}", server.stats());
+        let deletes = server.stat("deletes");
+        let not_found = server.stat("session_not_found");
+        let begun = Instant::now();
+        // SAFETY: kill sends a signal to our own child.
+        assert_eq!(unsafe { libc::kill(bridge.child.id() as i32, sig) }, 0);
+        // stdin stays open: only the signal stops it.
+        let (status, elapsed) = wait_exit(&mut bridge.child, begun, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(128 + sig), "{name}: {status:?}");
+        assert_eq!(server.stat("deletes"), deletes + 1, "{name}: one DELETE");
+        assert_eq!(
+            server.stat("sessions"),
+            0,
+            "{name}: the DELETE ended that session: {}",
+            server.stats()
+        );
+        assert_eq!(server.stat("session_not_found"), not_found);
+        assert!(elapsed < PROMPT, "{name}: exited in {elapsed:?}");
+        eprintln!("{name}: session deleted and bridge exited in {elapsed:?}");
+        let (_, stderr) = bridge.finish();
+        assert!(!stderr.contains(&token));
+    }
+}
+
+/// A modern-era (2026-07-28) server has no session to end: the bridge just exits.
+#[test]
+fn a_signal_stops_a_modern_bridge_without_a_delete() {
+    let (server, env, _) = bearer_server("../eras/modern-server.mjs");
+    let mut bridge = BridgeProcess::start(&env, "remote", &server.mcp());
+    let init = bridge.initialize();
+    assert!(init["result"].is_object(), "{init}");
+    let begun = Instant::now();
+    // SAFETY: kill sends a signal to our own child.
+    assert_eq!(
+        unsafe { libc::kill(bridge.child.id() as i32, libc::SIGINT) },
+        0
+    );
+    let (status, elapsed) = wait_exit(&mut bridge.child, begun, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(128 + libc::SIGINT));
+    assert!(elapsed < PROMPT, "{elapsed:?}");
+    let stats = server.stats();
+    assert!(
+        stats["http_methods"]["POST"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(stats["http_methods"].get("DELETE").is_none(), "{stats}");
 }
