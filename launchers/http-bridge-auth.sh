@@ -6,7 +6,8 @@
 # environment. crux refreshes the server's token if it expires within 60 seconds, then
 # bridges stdio to the server's Streamable HTTP endpoint with the token in the Authorization
 # header; the token never appears in argv or on disk. A server that is not signed in stops the
-# launch with exit 78 and one line on stderr.
+# launch with exit 78 and one line on stderr, which also answers the host's first JSON-RPC
+# request (hosts hide stderr). SIGINT, SIGTERM or SIGHUP end the remote session (DELETE) first.
 # `sh -p`: where /bin/sh is bash, it then ignores BASH_ENV, ENV, SHELLOPTS and exported
 # functions, which an entry's environment could use to run code before crux starts.
 # Filled in at install time, each as one single-quoted shell word.

@@ -39,7 +39,7 @@ pub enum Command {
     Backend(BackendArgs),
     /// Start a server with its credentials in its environment (what the installed launcher runs)
     #[command(
-        after_help = "Reads CRUX_MCP_NAME and CRUX_AUTH_ENV_VARS from the environment, fetches those credentials, and execs COMMAND with them.\nExit 78 when a credential is missing; otherwise the server's own exit code."
+        after_help = "Reads CRUX_MCP_NAME and CRUX_AUTH_ENV_VARS from the environment, fetches those credentials, and execs COMMAND with them.\nExit 78 when a credential is missing or COMMAND cannot start; otherwise the server's own exit code.\nBefore exiting 78 it answers the host's first JSON-RPC request on stdin with the error (waiting at most 5 s; not on a terminal)."
     )]
     Launch {
         /// The server's command line
@@ -53,7 +53,7 @@ pub enum Command {
     },
     /// Connect stdio to a remote server's Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)
     #[command(
-        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails."
+        after_help = "Reads CRUX_MCP_NAME and CRUX_BRIDGE_URL from the environment. Refreshes the token if it expires within 60 seconds (half its lifetime if shorter).\nExit 78 when the server is not signed in or the refresh fails, after answering the host's first JSON-RPC request with the error.\nOn SIGINT, SIGTERM or SIGHUP it ends the remote session (DELETE), then exits 128 + the signal."
     )]
     Bridge,
     /// Print a remote server's auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)

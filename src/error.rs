@@ -162,12 +162,18 @@ impl Error {
         })
     }
 
-    /// One line for the user: the problem, then the fix. Whatever a library or a server put
-    /// into the message, it stays on one line, and no credential this process handled shows.
+    /// One line for the user: `error: `, the problem, then the fix (what stderr shows).
     pub fn render(&self) -> String {
+        format!("error: {}", self.line())
+    }
+
+    /// The problem and its fix on one line, as an MCP host shows it in a JSON-RPC error.
+    /// Whatever a library or a server put into the message, it stays on one line, and no
+    /// credential this process handled shows.
+    pub fn line(&self) -> String {
         let line = match self.fix() {
-            Some(fix) => format!("error: {self}; fix: {fix}"),
-            None => format!("error: {self}"),
+            Some(fix) => format!("{self}; fix: {fix}"),
+            None => self.to_string(),
         };
         crate::redact::mask(&one_line(&line)).into_owned()
     }

@@ -12,6 +12,8 @@
 //!
 //! A missing or empty credential stops the launch: exit 78, one line on stderr naming the
 //! server, the variable and the fix. The server is never started with an empty variable.
+//! As hosts hide stderr, that line also answers the host's first request
+//! (`crate::first_request`, called where errors become exit codes).
 
 use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;

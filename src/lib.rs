@@ -4,6 +4,7 @@ pub mod bridge;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod first_request;
 pub mod fsutil;
 pub mod home;
 pub mod hosts;

@@ -13,6 +13,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", e.render());
+            if matches!(e, crux::error::Error::Launch(_)) {
+                // A launcher's failure: hosts hide stderr, so their first request gets it too.
+                crux::first_request::answer(&e);
+            }
             e.exit_code()
         }
     }

@@ -318,13 +318,12 @@ pub fn plan_project(
     };
     let wanted = project.hosts_in(dir);
     let mut hosts = wanted.clone();
-    hosts.extend(
-        tracked
-            .hosts
-            .keys()
-            .copied()
-            .filter(|h| !wanted.contains(h)),
-    );
+    let before = tracked
+        .hosts
+        .keys()
+        .copied()
+        .chain((!tracked.generated.is_empty()).then_some(HostId::ClaudeCode));
+    hosts.extend(before.filter(|h| !wanted.contains(h)));
     let mut plans = Vec::with_capacity(hosts.len());
     for host in hosts {
         let path = dir.join(host.project_file().expect("a project host"));

@@ -5,7 +5,6 @@ mod common;
 
 use common::{random_value, Env};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A server that writes its argv, environment and pid to `report`, then exits 42.
 fn write_server(dir: &Path) -> PathBuf {
@@ -29,24 +28,10 @@ struct Setup {
 fn setup(env: Env, add_args: &[&str]) -> Setup {
     let server = write_server(env.dir.path());
     let report = env.dir.path().join("report.txt");
-    let mut args = vec![
-        "mcp",
-        "add",
-        "stand-in",
-        "--command",
-        server.to_str().unwrap(),
-    ];
+    let mut args = vec!["--command", server.to_str().unwrap()];
     args.extend_from_slice(add_args);
     args.extend_from_slice(&["--", report.to_str().unwrap(), "--flag", "two words"]);
-    env.run(&args).success();
-    let project = env.dir.path().join("proj");
-    std::fs::create_dir_all(&project).unwrap();
-    let mut cmd = env.cmd(&["project", "install", "stand-in"]);
-    cmd.current_dir(&project);
-    env.run_cmd(cmd, None).success();
-    let mcp: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.join(".mcp.json")).unwrap()).unwrap();
-    let entry = mcp["mcpServers"]["stand-in"].clone();
+    let (_, entry) = common::install_entry(&env, "stand-in", &args);
     Setup {
         env,
         server,
@@ -61,22 +46,12 @@ fn launch(s: &Setup) -> (std::process::Output, u32) {
 }
 
 fn launch_with(s: &Setup, extra_env: &[(&str, &str)]) -> (std::process::Output, u32) {
-    let mut cmd = Command::new(s.entry["command"].as_str().unwrap());
-    cmd.args(
-        s.entry["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap()),
-    )
-    .env_clear()
-    .env("HOME", s.env.home())
-    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    for (k, v) in s.entry["env"].as_object().unwrap() {
-        cmd.env(k, v.as_str().unwrap());
-    }
+    let mut cmd = common::entry_command(&s.entry, &s.env.home());
+    // A launch that fails waits for the host's first request until stdin ends (see
+    // tests/host_errors.rs): these tests send none.
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     cmd.envs(extra_env.iter().copied());
     let child = cmd.spawn().unwrap();
     let pid = child.id();

@@ -13,6 +13,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long the DELETE that ends a session may take.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Bridge {
     pub(super) fn legacy_post(&self, message: &Value, request_id: Option<&Value>) -> Result<()> {
         let is_initialize = message.get("method") == Some(&json!("initialize"));
@@ -339,13 +342,14 @@ impl Bridge {
         let _ = wait.recv_timeout(Duration::from_secs(1));
     }
 
-    /// Ends the session at the server (DELETE), as the spec asks of a client that leaves.
+    /// Ends the session at the server (DELETE), as the spec asks of a client that leaves;
+    /// bounded, as the host is waiting for the bridge to exit.
     pub(super) fn delete_session(&self) {
         if !self.has_session() {
             return;
         }
         if let Ok(req) = self.request("DELETE") {
-            let _ = self.http.send(req.timeout(Duration::from_secs(5)), None);
+            let _ = self.http.send(req.timeout(DELETE_TIMEOUT), None);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! stdin to the server's Streamable HTTP endpoint with the server's credential (a bearer token
 //! from the keystore, or an OAuth token refreshed before it expires), and writes every message
 //! of the answers to stdout. A request that cannot be served gets a JSON-RPC error that says
-//! what to run, and the bridge keeps serving.
+//! what to run, and the bridge keeps serving. One that cannot start (not signed in, a refresh
+//! that fails) answers the host's first request with why (`crate::first_request`) and exits
+//! 78. Stopped by stdin's end or a signal ([`signals`]), it ends a legacy session (DELETE).
 //!
 //! It speaks both protocol eras in both directions: [`legacy`] holds the 2025-11-25 session
 //! logic, [`modern`] the 2026-07-28 logic, era detection, and the translation that lets a
@@ -11,6 +13,7 @@
 
 mod legacy;
 mod modern;
+mod signals;
 
 use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
@@ -99,6 +102,8 @@ struct Bridge {
     listening: AtomicBool,
     listen_generation: AtomicU64,
     listen_closer: Mutex<Option<modern::Closer>>,
+    /// Whether the session was ended (stdin closed, or a signal came): once only.
+    ended: Mutex<bool>,
 }
 
 /// Runs the bridge until the host closes stdin.
@@ -109,7 +114,10 @@ pub fn run(home: &CruxHome) -> Result<()> {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    // First, before any thread exists: the stop signals go to the watching thread.
+    let watch = signals::Watch::start();
     let bridge = Arc::new(prepare(home).map_err(|e| Error::Launch(Box::new(e)))?);
+    watch.serve(&bridge);
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut line = String::new();
@@ -139,9 +147,7 @@ pub fn run(home: &CruxHome) -> Result<()> {
     }
     // The host is gone: nobody reads answers still in flight. End the session and exit
     // without waiting for streams the server keeps open.
-    if bridge.server_era() != Some(Era::Modern) {
-        bridge.delete_session();
-    }
+    bridge.end();
     Ok(())
 }
 
@@ -286,6 +292,7 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         listening: AtomicBool::new(false),
         listen_generation: AtomicU64::new(0),
         listen_closer: Mutex::new(None),
+        ended: Mutex::new(false),
     })
 }
 
@@ -351,6 +358,15 @@ enum Outcome {
 }
 
 impl Bridge {
+    /// Ends the session at the server, once, whoever asks first (the end of stdin or a
+    /// signal); a second caller waits until the first is done. Modern sessions have no end.
+    fn end(&self) {
+        let mut ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        if !std::mem::replace(&mut *ended, true) && self.server_era() != Some(Era::Modern) {
+            self.delete_session();
+        }
+    }
+
     fn note(&self, message: &str) {
         eprintln!(
             "crux bridge ({}): {}",
@@ -376,7 +392,7 @@ impl Bridge {
         if let Err(e) = self.legacy_post(message, request_id.as_ref()) {
             match request_id {
                 Some(id) => self.answer_error(&id, false, &e),
-                None => self.note(&describe(&e)),
+                None => self.note(&e.line()),
             }
         }
     }
@@ -384,7 +400,7 @@ impl Bridge {
     /// Answers a request the bridge could not serve with a JSON-RPC error that says what to
     /// run (and says it on stderr).
     fn answer_error(&self, id: &Value, modern: bool, e: &Error) {
-        let line = describe(e);
+        let line = e.line();
         self.note(&line);
         let code = if modern {
             BRIDGE_ERROR_MODERN
@@ -539,15 +555,6 @@ impl Bridge {
             }),
         }
     }
-}
-
-/// One line for an error: the problem and its fix.
-fn describe(e: &Error) -> String {
-    let (problem, fix) = match e {
-        Error::Failed { problem, fix } => (problem.clone(), fix.clone()),
-        other => (other.to_string(), other.fix().unwrap_or_default()),
-    };
-    format!("{problem}; fix: {fix}")
 }
 
 fn error_text(resp: Response) -> String {

@@ -982,10 +982,16 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
         );
     }
     println!("✓ Removed '{name}'");
-    let using: Vec<String> = crate::project::Projects::load(home)?
+    let projects = crate::project::Projects::load(home)?;
+    let using: Vec<String> = projects
         .projects
         .iter()
-        .filter(|(_, t)| t.generated.iter().any(|g| g == name.as_str()))
+        .filter(|(_, t)| {
+            t.generated
+                .iter()
+                .chain(t.hosts.values().flatten())
+                .any(|g| g == name.as_str())
+        })
         .map(|(dir, _)| dir.display().to_string())
         .collect();
     if !using.is_empty() {
@@ -993,6 +999,14 @@ pub fn remove(home: &CruxHome, name: &str, yes: bool, keep_secrets: bool) -> Res
             "Projects still list it: {}; remove it there with: crux project uninstall {name}",
             using.join(", ")
         );
+    }
+    for (host, names) in &projects.user_hosts {
+        if names.iter().any(|n| n == name.as_str()) {
+            println!(
+                "{} still lists it; remove it there with: crux host remove {host} {name}",
+                host.title()
+            );
+        }
     }
     if keep_secrets && !stored.is_empty() {
         println!(

@@ -107,6 +107,62 @@ fn set_fields(target: &mut dyn TableLike, entry: &Value) {
     }
 }
 
+/// The comments above a table crux removed belong to the user: they move to the table that
+/// followed it (or the end of the document).
+fn keep_comments(doc: &mut DocumentMut, removed: &Table) {
+    let prefix = removed
+        .decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    if !prefix.contains('#') {
+        return;
+    }
+    let Some(at) = removed.position() else {
+        return;
+    };
+    fn next_after(table: &Table, at: isize) -> Option<isize> {
+        table
+            .iter()
+            .filter_map(|(_, item)| item.as_table())
+            .flat_map(|t| {
+                let own = t.position().filter(|p| *p > at);
+                own.into_iter().chain(next_after(t, at))
+            })
+            .min()
+    }
+    fn prepend(table: &mut Table, position: isize, prefix: &str) -> bool {
+        for (_, item) in table.iter_mut() {
+            if let Item::Table(t) = item {
+                if t.position() == Some(position) {
+                    let own = t
+                        .decor()
+                        .prefix()
+                        .and_then(|p| p.as_str())
+                        .unwrap_or_default()
+                        .to_owned();
+                    t.decor_mut().set_prefix(format!("{prefix}{own}"));
+                    return true;
+                }
+                if prepend(t, position, prefix) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    match next_after(doc.as_table(), at) {
+        Some(position) => {
+            prepend(doc.as_table_mut(), position, &prefix);
+        }
+        None => {
+            let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
+            doc.set_trailing(format!("{trailing}{prefix}"));
+        }
+    }
+}
+
 /// The servers in a Codex config, by name; `None` when the file does not exist.
 pub fn entries(path: &Path, key: &str) -> Result<Option<Vec<(String, Value)>>> {
     let Some((_, text)) = text_of(path)? else {
@@ -154,9 +210,12 @@ pub fn plan(
             return Err(foreign(path, name));
         }
     }
+    let mut orphaned = Vec::new();
     for name in owned {
         if !entries.iter().any(|(n, _)| n == name) {
-            servers.remove(name);
+            if let Some(Item::Table(t)) = servers.remove(name) {
+                orphaned.push(t);
+            }
         }
     }
     for (name, entry) in entries {
@@ -172,9 +231,101 @@ pub fn plan(
             }
         }
     }
+    for table in orphaned {
+        keep_comments(&mut doc, &table);
+    }
     let mut bytes = doc.to_string().into_bytes();
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         bytes.push(b'\n');
     }
     Ok((current != bytes).then_some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan_text(text: &str, entries: &[(String, Value)], owned: &[&str]) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let owned: Vec<String> = owned.iter().map(|s| s.to_string()).collect();
+        plan(&path, "mcp_servers", entries, &owned)
+            .unwrap()
+            .map(|b| String::from_utf8(b).unwrap())
+    }
+
+    fn entry(command: &str) -> Value {
+        json!({"command": command, "args": ["a b", "-x"], "env": {"CRUX_MCP_NAME": "n", "CRUX_AUTH_ENV_VARS": "T"}})
+    }
+
+    #[test]
+    fn names_that_need_quotes_and_round_trips() {
+        let wanted = vec![("my.server".to_string(), entry("/l"))];
+        let text = plan_text("", &wanted, &[]).unwrap();
+        assert!(text.starts_with("[mcp_servers.\"my.server\"]\n"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(entries(&path, "mcp_servers").unwrap().unwrap(), wanted);
+        assert_eq!(
+            plan(
+                &path,
+                "mcp_servers",
+                &[("my.server".into(), entry("/l"))],
+                &[]
+            )
+            .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_owned_entry_is_updated_in_place_and_the_rest_kept() {
+        let text = "# top\n[mcp_servers.a]\ncommand = \"/old\" # old\nargs = [\"a b\", \"-x\"]\nenv = { CRUX_MCP_NAME = \"n\", CRUX_AUTH_ENV_VARS = \"T\" }\n\n[other]\nk = 1 # mine\n";
+        let next = plan_text(text, &[("a".into(), entry("/new"))], &["a"]).unwrap();
+        assert_eq!(next, text.replace("\"/old\" # old", "\"/new\""));
+        // Not owned: refused.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = plan(&path, "mcp_servers", &[("a".into(), entry("/new"))], &[]).unwrap_err();
+        assert!(err.to_string().contains("did not write"), "{err}");
+        // Removed when no longer wanted.
+        let next = plan_text(text, &[], &["a"]).unwrap();
+        assert_eq!(next, "# top\n\n[other]\nk = 1 # mine\n");
+    }
+
+    #[test]
+    fn inline_server_tables_stay_inline() {
+        let text = "mcp_servers = { mine = { command = \"m\" } }\n";
+        let next = plan_text(
+            text,
+            &[("a".into(), json!({"url": "https://x.test/mcp"}))],
+            &[],
+        )
+        .unwrap();
+        assert!(
+            next.starts_with("mcp_servers = { mine = { command = \"m\" }"),
+            "{next}"
+        );
+        assert!(
+            next.contains("a = { url = \"https://x.test/mcp\" }"),
+            "{next}"
+        );
+    }
+
+    #[test]
+    fn broken_or_odd_documents_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        for text in ["[mcp_servers\n", "mcp_servers = 3\n", "a = 1\na = 2\n"] {
+            std::fs::write(&path, text).unwrap();
+            assert!(
+                plan(&path, "mcp_servers", &[("a".into(), entry("/l"))], &[]).is_err(),
+                "{text}"
+            );
+        }
+    }
 }

@@ -477,6 +477,56 @@ impl Run {
     }
 }
 
+/// Registers the stdio server `name` (`crux mcp add NAME ARGS…`) and installs it in a project
+/// (`proj` in the test's directory): that folder and the `.mcp.json` entry crux generated.
+pub fn install_entry(env: &Env, name: &str, add_args: &[&str]) -> (PathBuf, serde_json::Value) {
+    let mut args = vec!["mcp", "add", name];
+    args.extend_from_slice(add_args);
+    env.run(&args).success();
+    let project = env.dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut cmd = env.cmd(&["project", "install", name]);
+    cmd.current_dir(&project);
+    env.run_cmd(cmd, None).success();
+    let mcp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.join(".mcp.json")).unwrap()).unwrap();
+    (project, mcp["mcpServers"][name].clone())
+}
+
+/// The command of a generated stdio entry, as an MCP SDK's stdio client starts it: only HOME,
+/// PATH and the entry's `env`.
+pub fn entry_command(entry: &serde_json::Value, home: &Path) -> Command {
+    let mut cmd = Command::new(entry["command"].as_str().unwrap());
+    cmd.args(
+        entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap()),
+    )
+    .env_clear()
+    .env("HOME", home)
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (k, v) in entry["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    cmd
+}
+
+/// An age-backed home with the remote server `remote` registered at `url`, its bearer token
+/// (`token`, read from stdin) stored as `var`.
+pub fn bearer_home(url: &str, var: &str, token: &str) -> Env {
+    let env = Env::for_backend("age");
+    env.run_stdin(
+        &[
+            "mcp", "add", "remote", "--url", url, "--bearer", var, "--stdin",
+        ],
+        token,
+    )
+    .success();
+    env
+}
+
 /// Decrypts `env`'s age store with the `age` CLI and parses it.
 pub fn age_plaintext(env: &Env) -> serde_json::Value {
     require_tool("age", "age");
