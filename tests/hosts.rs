@@ -450,9 +450,15 @@ fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_secret_servic
     claude_code_connects("secret-service", &["remote"], &["evx"]);
 }
 
-/// A deleted credential: the launcher answers Claude Code's first requests with its error
-/// line, which `claude mcp list` shows. (Claude Code 2.1.328 sends `server/discover` first and,
-/// when that fails, `initialize`; it shows the error of the `initialize`.)
+/// A deleted credential: the launcher's error line reaches Claude Code, in its log whole and in
+/// `claude mcp list` as the answer to its `initialize`.
+///
+/// Claude Code 2.1.328 sends `server/discover` first and, when that fails, `initialize` on the
+/// same stdio; it shows the error of the `initialize`, so the launcher must answer both. It
+/// also masks, case-insensitively, every string of 4 characters or more that the entry's `env`
+/// values or `args` hold: with one credential `CRUX_AUTH_ENV_VARS` is `EV_TOKEN`, which shows
+/// as `[redacted]`, and a server named with 4 characters or more would lose its name from the
+/// fix (`crux mcp auth [redacted]`); `evx` keeps it.
 #[test]
 fn claude_code_shows_the_fix_for_a_missing_credential() {
     let mut setup = Setup::new(Env::for_backend("age"));
@@ -463,13 +469,29 @@ fn claude_code_shows_the_fix_for_a_missing_credential() {
         .run(&["mcp", "auth", "--delete", "evx", "EV_TOKEN"])
         .success();
     let run = claude_mcp_list(&setup);
-    let line = list_line(&run, "evx");
-    assert!(line.contains("✘ Failed to connect"), "{line}");
+    assert!(!setup.dump("evx").exists(), "the server never started");
+    // Claude Code keeps the server's stderr in its cache: the whole line is there.
+    let logs: Vec<String> = setup
+        .env
+        .all_files()
+        .into_iter()
+        .filter(|(path, _)| path.to_string_lossy().contains("/mcp-logs-evx/"))
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+        .collect();
     assert!(
-        line.contains("evx: EV_TOKEN is not stored; fix: crux mcp auth evx"),
+        logs.iter().any(|log| log
+            .contains("Server stderr: error: evx: EV_TOKEN is not stored; fix: crux mcp auth evx")),
+        "{logs:?}"
+    );
+    let line = list_line(&run, "evx");
+    assert!(
+        line.contains("✘ Failed to connect — -32603: evx: "),
+        "{line}"
+    );
+    assert!(
+        line.contains(" is not stored; fix: crux mcp auth evx"),
         "the launcher's fix reaches the host's list: {line}"
     );
-    assert!(!setup.dump("evx").exists(), "the server never started");
 }
 
 // ---------------------------------------------------------------------------------------------
