@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod fsutil;
+pub mod gaps;
 pub mod home;
 pub mod hosts;
 pub mod index;
