@@ -28,12 +28,24 @@ pub fn server_gaps(name: &str, spec: &ServerSpec, index: &Index, registry: &Regi
         program.contains('/') && Path::new(program).is_file() || which::which(program).is_ok()
     };
     if let Some(r) = registered {
-        if let Some(program) = r.command_line().and_then(|c| c.into_iter().next()) {
-            let present = if r.resolved() {
+        if let Some(mut program) = r.command_line().and_then(|c| c.into_iter().next()) {
+            let mut present = if r.resolved() {
                 Path::new(&program).is_file()
             } else {
                 on_path(&program)
             };
+            // A script run by its interpreter (`/bin/sh server.sh`): the script is what goes
+            // missing.
+            let own = match &spec.source {
+                Source::Local { path } => Some(path),
+                Source::Command { command } => Some(command),
+                _ => None,
+            }
+            .filter(|p| Path::new(p).is_absolute() && !Path::new(p).is_file());
+            if let (true, Some(own)) = (present, own) {
+                program = own.clone();
+                present = false;
+            }
             if !present {
                 let fix = match &spec.source {
                     Source::Npx(p) | Source::Uvx(p) if p.pinned() => {
