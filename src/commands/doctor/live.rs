@@ -96,6 +96,7 @@ fn project_entry(cx: &Context, name: &str) -> Option<Start> {
 
 fn start(s: &Start) -> Check {
     let name = &s.name;
+    let mut how = format!("started through {}", s.from);
     let outcome = if let Some(command) = s.entry.get("command").and_then(Value::as_str) {
         stdio(s, command)
     } else if s.entry.get("headersHelper").is_some() {
@@ -107,6 +108,7 @@ fn start(s: &Start) -> Check {
             Some(format!("probe it directly: crux mcp probe {name}")),
         );
     } else if let Some(url) = s.entry.get("url").and_then(Value::as_str) {
+        how = format!("reached at {}", crate::oauth::http::redact_url(url));
         let mut client = Client::new(HttpTransport::new(url, None));
         let probe = client.probe();
         client.finish();
@@ -126,8 +128,7 @@ fn start(s: &Start) -> Check {
             "start",
             name,
             format!(
-                "started through {}: {} tool(s) ({} {}, protocol {})",
-                s.from,
+                "{how}: {} tool(s) ({} {}, protocol {})",
                 p.tools,
                 sanitize(&p.server_name),
                 sanitize(&p.server_version),
@@ -135,7 +136,7 @@ fn start(s: &Start) -> Check {
             ),
         ),
         Err((e, stderr)) => {
-            let mut problem = format!("started through {}: {e}", s.from);
+            let mut problem = format!("{how}: {e}");
             if let Some(line) = &stderr {
                 let line: String = crate::error::escape_all(line).chars().take(300).collect();
                 problem.push_str(&format!(" (its last error output: {line})"));
