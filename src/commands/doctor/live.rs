@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 /// How long one server may take to start and list its tools.
 const PER_SERVER: Duration = Duration::from_secs(15);
 
+/// How many servers start at the same time.
+const PARALLEL: usize = 4;
+
 /// One server to start: its entry and the folder it starts in.
 struct Start {
     name: String,
@@ -40,18 +43,21 @@ pub fn start_all(home: &CruxHome, cx: &Context, checks: &mut Vec<Check>) {
             })
         })
         .collect();
-    // In parallel: each waits on its own server.
-    let results: Vec<(String, Check)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
-            .iter()
-            .map(|s| scope.spawn(move || (s.name.clone(), start(s))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a start does not panic"))
-            .collect()
-    });
-    checks.extend(results.into_iter().map(|(_, c)| c));
+    // A few at a time: each waits on its own server, and a machine with many servers is not
+    // made to start them all at once.
+    for batch in starts.chunks(PARALLEL) {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|s| scope.spawn(move || start(s)))
+                .collect();
+            checks.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a start does not panic")),
+            );
+        });
+    }
 }
 
 /// The entry `crux project sync` would write. A server in no project has no launcher
