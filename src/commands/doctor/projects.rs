@@ -3,8 +3,8 @@
 use super::setup::Context;
 use super::Check;
 use crate::home::CruxHome;
-use crate::hosts::{FileState, HostFile, HostId};
-use crate::project::{ProjectFile, ProjectServer, Tracked, PROJECT_FILE};
+use crate::hosts::{FileState, HostFile};
+use crate::project::{ProjectFile, ProjectServer, PROJECT_FILE};
 use std::path::Path;
 
 const SYNC_FIX: &str = "crux project sync --all";
@@ -46,9 +46,6 @@ pub fn check(home: &CruxHome, cx: &Context, checks: &mut Vec<Check>) {
             }
         };
         checks.extend(hosts.iter().map(host_file));
-        if !hosts.iter().any(|f| f.host == HostId::ClaudeCode) {
-            mcp_json(home, dir, &project, tracked, cx, checks);
-        }
         super::gates::check(dir, tracked, checks);
     }
 }
@@ -99,59 +96,6 @@ fn unregistered(dir: &Path, project: &ProjectFile, cx: &Context, checks: &mut Ve
     }
 }
 
-/// `.mcp.json` holds what `crux project sync` would write (computed, never written).
-fn mcp_json(
-    home: &CruxHome,
-    dir: &Path,
-    project: &ProjectFile,
-    tracked: &Tracked,
-    cx: &Context,
-    checks: &mut Vec<Check>,
-) {
-    let path = dir.join(crate::sync::MCP_FILE);
-    let subject = path.display().to_string();
-    let planned = (|| {
-        let (servers, _) = crate::sync::resolve(project, dir, &cx.registry)?;
-        if servers.is_empty() && !path.exists() {
-            return Ok(None);
-        }
-        let launcher = home.launchers_dir().join("keychain-auth.sh");
-        let helper = match tracked.headers_helper {
-            true => Some(crate::sync::headers_helper_prefix(home)?),
-            false => None,
-        };
-        let entries: Vec<(String, serde_json::Value)> = servers
-            .iter()
-            .map(|(n, r)| {
-                (
-                    n.clone(),
-                    crate::sync::entry_for(n, r, &launcher, helper.as_deref()),
-                )
-            })
-            .collect();
-        crate::sync::plan_mcp_json(dir, &entries, &tracked.generated).map(Some)
-    })();
-    checks.push(match planned {
-        Ok(None) => return,
-        Ok(Some(None)) => Check::ok("projects", "host-file", subject, "current (claude-code)"),
-        Ok(_) if !path.exists() => Check::failed(
-            "projects",
-            "host-file",
-            subject,
-            "missing: Claude Code finds no crux servers in this project",
-            SYNC_FIX,
-        ),
-        Ok(_) => Check::failed(
-            "projects",
-            "host-file",
-            subject,
-            "stale: a sync would change crux's entries in it (claude-code)",
-            SYNC_FIX,
-        ),
-        Err(e) => Check::from_error("projects", "host-file", subject, &e, SYNC_FIX),
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +103,7 @@ mod tests {
     #[test]
     fn host_files_report_their_state_with_the_sync_fix() {
         let file = |state| HostFile {
-            host: HostId::Codex,
+            host: crate::hosts::HostId::Codex,
             path: "/p/.codex/config.toml".into(),
             state,
         };
