@@ -12,6 +12,15 @@ pub struct CruxHome {
 impl CruxHome {
     /// `CRUX_HOME` when set, else `~/.crux`.
     pub fn from_env() -> Result<CruxHome> {
+        let home = CruxHome::locate()?;
+        // Another user's CRUX_HOME, or one that others can read or write, is not ours to use.
+        fsutil::check_private(&home.root)?;
+        Ok(home)
+    }
+
+    /// Where `CRUX_HOME` is, without checking its owner and mode: for `crux doctor`, which
+    /// reports them.
+    pub fn locate() -> Result<CruxHome> {
         let root = match std::env::var_os("CRUX_HOME").filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir),
             None => dirs::home_dir()
@@ -30,8 +39,6 @@ impl CruxHome {
                 .map_err(|e| Error::io("cannot resolve CRUX_HOME", e))?
                 .join(root)
         };
-        // Another user's CRUX_HOME, or one that others can read or write, is not ours to use.
-        fsutil::check_private(&root)?;
         Ok(CruxHome { root })
     }
 

@@ -53,3 +53,16 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     bytes.push(b'\n');
     fsutil::write_atomic(path, &bytes)
 }
+
+/// The strings in `v[key]` when it is an array (other items skipped); empty otherwise.
+pub fn strings(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod first_request;
 pub mod fsutil;
+pub mod gaps;
 pub mod home;
 pub mod hosts;
 pub mod index;

@@ -627,15 +627,65 @@ pub struct StdioTransport {
     stdin: std::process::ChildStdin,
     lines: std::sync::mpsc::Receiver<String>,
     timeout: Option<std::time::Duration>,
+    /// No answer is waited for past this instant (`crux doctor --live`'s bound per server).
+    deadline: Option<std::time::Instant>,
+    /// The end of the server's stderr, when it is captured instead of shown.
+    stderr: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
 }
 
+/// How much of a server's stderr [`StdioTransport::spawn_captured`] keeps.
+const STDERR_TAIL: usize = 4096;
+
 impl StdioTransport {
-    pub fn spawn(mut command: std::process::Command) -> Result<Self> {
+    pub fn spawn(command: std::process::Command) -> Result<Self> {
+        Self::start(command, false)
+    }
+
+    /// Like [`StdioTransport::spawn`], with the server's stderr kept (its last few KiB) for
+    /// [`StdioTransport::stderr_tail`] instead of passed through.
+    pub fn spawn_captured(command: std::process::Command) -> Result<Self> {
+        Self::start(command, true)
+    }
+
+    /// Waits for no answer past `at`.
+    pub fn with_deadline(mut self, at: std::time::Instant) -> Self {
+        self.deadline = Some(at);
+        self
+    }
+
+    /// The last line the server wrote to stderr (when captured).
+    pub fn stderr_tail(&self) -> Option<String> {
+        let bytes = self.stderr.as_ref()?.lock().ok()?.clone();
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map(str::to_string)
+    }
+
+    fn start(mut command: std::process::Command, capture: bool) -> Result<Self> {
+        if capture {
+            command.stderr(std::process::Stdio::piped());
+        }
         let mut child = command
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .map_err(|e| Error::io("cannot start the server", e))?;
+        let stderr = child.stderr.take().map(|mut pipe| {
+            let tail = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let keep = tail.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                    let Ok(mut t) = keep.lock() else { break };
+                    t.extend_from_slice(&buf[..n]);
+                    let excess = t.len().saturating_sub(STDERR_TAIL);
+                    t.drain(..excess);
+                }
+            });
+            tail
+        });
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let (tx, lines) = std::sync::mpsc::channel();
@@ -652,6 +702,8 @@ impl StdioTransport {
             stdin,
             lines,
             timeout: None,
+            deadline: None,
+            stderr,
         })
     }
 
@@ -677,7 +729,13 @@ impl Transport for StdioTransport {
         let Some(id) = id else {
             return Ok(None);
         };
-        let deadline = self.timeout.map(|t| std::time::Instant::now() + t);
+        let deadline = match (
+            self.timeout.map(|t| std::time::Instant::now() + t),
+            self.deadline,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         loop {
             let next = match deadline {
                 Some(d) => {

@@ -48,14 +48,7 @@ fn crux_binary() -> Result<PathBuf> {
 pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
     let dir = home.launchers_dir();
     fsutil::ensure_private_dir(&dir)?;
-    let crux = crux_binary()?;
-    let crux_q = shell_quote(&crux.to_string_lossy());
-    let home_q = shell_quote(&home.root().to_string_lossy());
-    for (name, template) in [
-        (BRIDGE_LAUNCHER_NAME, BRIDGE_LAUNCHER),
-        ("keychain-auth.sh", KEYCHAIN_LAUNCHER),
-    ] {
-        let script = fill(template, &crux_q, &home_q);
+    for (name, script) in launcher_scripts(home)? {
         let path = dir.join(name);
         let current = fsutil::read_optional(&path)?;
         let mode_ok = std::fs::metadata(&path)
@@ -66,6 +59,20 @@ pub fn install_launchers(home: &CruxHome) -> Result<PathBuf> {
         }
     }
     Ok(dir.join("keychain-auth.sh"))
+}
+
+/// What [`install_launchers`] writes: each launcher's file name and content, with the crux
+/// binary's path resolved now. Writes nothing (`crux doctor` compares the installed ones).
+pub fn launcher_scripts(home: &CruxHome) -> Result<Vec<(&'static str, String)>> {
+    let crux_q = shell_quote(&crux_binary()?.to_string_lossy());
+    let home_q = shell_quote(&home.root().to_string_lossy());
+    Ok([
+        (BRIDGE_LAUNCHER_NAME, BRIDGE_LAUNCHER),
+        ("keychain-auth.sh", KEYCHAIN_LAUNCHER),
+    ]
+    .into_iter()
+    .map(|(name, template)| (name, fill(template, &crux_q, &home_q)))
+    .collect())
 }
 
 /// The start of a `headersHelper` command: crux, with its `CRUX_HOME`, as one shell line.

@@ -13,6 +13,10 @@ use crate::error::Result;
 use crate::home::CruxHome;
 
 pub fn execute(cli: Cli) -> Result<()> {
+    if let Command::Doctor { live, json } = cli.command {
+        // Doctor reports a CRUX_HOME others can read instead of refusing it, and writes nothing.
+        return doctor::run(&CruxHome::locate()?, live, json);
+    }
     let home = CruxHome::from_env()?;
     if !matches!(
         cli.command,
@@ -50,7 +54,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Bridge => crate::bridge::run(&home),
         Command::Headers { name, no_url_check } => oauth::headers(&home, &name, no_url_check),
         Command::Host { command } => host::run(command, &home),
-        Command::Doctor { live, json } => doctor::run(&home, live, json),
+        Command::Doctor { .. } => unreachable!("handled above"),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
             Ok(())

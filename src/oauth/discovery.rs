@@ -7,6 +7,7 @@
 
 use super::http::{redact_url, Http};
 use crate::error::{sanitize, Error, Result};
+use crate::jsonfile::strings;
 use serde_json::Value;
 use url::Url;
 
@@ -203,18 +204,6 @@ fn get_json(http: &Http, url: &str) -> Result<Option<Value>> {
         Ok(v @ Value::Object(_)) => Ok(Some(v)),
         _ => Ok(None),
     }
-}
-
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn string(v: &Value, key: &str) -> Option<String> {
