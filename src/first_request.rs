@@ -2,7 +2,9 @@
 //! host. Hosts hide a server's stderr and show only "connection closed", so before exiting
 //! the launcher waits, briefly, for the host's first JSON-RPC request on stdin (`initialize`,
 //! or `server/discover` in the 2026-07-28 era) and answers it with a JSON-RPC error whose
-//! message is the same one line stderr gets: the problem and the fix.
+//! message is the same one line stderr gets: the problem and the fix. A host that probes with
+//! `server/discover` and falls back to `initialize` on the same stdio (Claude Code 2.1.328
+//! does, and shows the `initialize` error) gets both answered.
 //!
 //! The wait is bounded in time ([`WAIT`]) and in bytes ([`READ_LIMIT`]), ends at EOF, and is
 //! skipped when stdin is a terminal (someone running the launcher by hand). Nothing but that
@@ -18,6 +20,12 @@ use std::time::{Duration, Instant};
 
 /// How long the host gets to send its first request.
 pub const WAIT: Duration = Duration::from_secs(5);
+/// After an answer to a request other than `initialize` (a host probing with
+/// `server/discover`), how long the host gets to fall back to `initialize` on the same stdio:
+/// Claude Code does, and shows the error of the `initialize`.
+pub const FOLLOW_UP: Duration = Duration::from_secs(2);
+/// The most requests answered.
+const MAX_ANSWERS: usize = 4;
 /// How much of stdin is read looking for it.
 pub const READ_LIMIT: usize = 1 << 20;
 /// JSON-RPC "internal error": the server could not start.
@@ -65,18 +73,37 @@ pub fn message(error: &Error) -> String {
 }
 
 /// Reads `input` until the first request (a message with a `method` and an `id`), EOF, the
-/// deadline or [`READ_LIMIT`], and answers that request on `out` with `message`.
-pub fn answer_from(input: RawFd, out: &mut dyn Write, message: &str, deadline: Instant) -> Outcome {
+/// deadline or [`READ_LIMIT`], and answers that request on `out` with `message`. When that
+/// request is not `initialize`, it keeps reading for [`FOLLOW_UP`] and answers the host's
+/// next requests too, until an `initialize` is answered.
+pub fn answer_from(
+    input: RawFd,
+    out: &mut dyn Write,
+    message: &str,
+    mut deadline: Instant,
+) -> Outcome {
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0usize;
+    let mut answered: Vec<Value> = Vec::new();
+    let done = |answered: &[Value], otherwise: Outcome| match answered.first() {
+        Some(id) => Outcome::Answered(id.clone()),
+        None => otherwise,
+    };
+    // Answers one request; whether the wait is over.
+    let mut answer = |out: &mut dyn Write, id: Value, method: String, deadline: &mut Instant| {
+        reply(out, id.clone(), message);
+        answered.push(id);
+        *deadline = (*deadline).min(Instant::now() + FOLLOW_UP);
+        method == "initialize" || answered.len() >= MAX_ANSWERS
+    };
     loop {
         if total >= READ_LIMIT {
-            return Outcome::TooMuch;
+            return done(&answered, Outcome::TooMuch);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Outcome::TimedOut;
+            return done(&answered, Outcome::TimedOut);
         }
         let mut fds = libc::pollfd {
             fd: input,
@@ -90,7 +117,7 @@ pub fn answer_from(input: RawFd, out: &mut dyn Write, message: &str, deadline: I
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return Outcome::Closed;
+            return done(&answered, Outcome::Closed);
         }
         if ready == 0 {
             continue;
@@ -102,48 +129,48 @@ pub fn answer_from(input: RawFd, out: &mut dyn Write, message: &str, deadline: I
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return Outcome::Closed;
+            return done(&answered, Outcome::Closed);
         }
         if n == 0 {
             // A last line without its newline still counts.
-            return match first_request(&pending) {
-                Some(id) => reply(out, id, message),
-                None => Outcome::Closed,
-            };
+            if let Some((id, method)) = first_request(&pending) {
+                answer(out, id, method, &mut deadline);
+            }
+            return done(&answered, Outcome::Closed);
         }
         let n = n as usize;
         total += n;
         pending.extend_from_slice(&buf[..n]);
         while let Some(at) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=at).collect();
-            if let Some(id) = first_request(&line) {
-                return reply(out, id, message);
+            if let Some((id, method)) = first_request(&line) {
+                if answer(out, id, method, &mut deadline) {
+                    return done(&answered, Outcome::Closed);
+                }
             }
         }
     }
 }
 
-/// The id of the request on this line, if it holds one.
-fn first_request(line: &[u8]) -> Option<Value> {
+/// The id and method of the request on this line, if it holds one.
+fn first_request(line: &[u8]) -> Option<(Value, String)> {
     let text = std::str::from_utf8(line).ok()?.trim();
     if text.is_empty() {
         return None;
     }
     let message: Value = serde_json::from_str(text).ok()?;
     let id = message.get("id")?;
-    let is_request =
-        message.get("method").is_some_and(Value::is_string) && (id.is_string() || id.is_number());
-    is_request.then(|| id.clone())
+    let method = message.get("method")?.as_str()?;
+    (id.is_string() || id.is_number()).then(|| (id.clone(), method.to_owned()))
 }
 
-fn reply(out: &mut dyn Write, id: Value, message: &str) -> Outcome {
+fn reply(out: &mut dyn Write, id: Value, message: &str) {
     let answer = json!({
         "jsonrpc": "2.0",
         "id": id,
         "error": {"code": CODE, "message": message},
     });
     let _ = writeln!(out, "{answer}").and_then(|()| out.flush());
-    Outcome::Answered(id)
 }
 
 #[cfg(test)]
@@ -183,14 +210,32 @@ mod tests {
     }
 
     #[test]
-    fn the_first_request_is_answered_and_nothing_else() {
-        let input = b"not json\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}\n[1,2]\n{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"server/discover\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n";
+    fn the_first_request_is_answered_and_an_initialize_after_a_probe() {
+        let error = |id: &str| {
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{{\"code\":-32603,\"message\":\"m: x; fix: y\"}}}}\n")
+        };
+        // Claude Code probes with server/discover, then falls back to initialize on the same
+        // stdio: both get the line; nothing after the initialize does.
+        let input = b"not json\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}\n[1,2]\n{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"server/discover\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\"}\n{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}\n";
         let (outcome, out) = run(input, true, Duration::from_secs(5));
         assert_eq!(outcome, Outcome::Answered(json!("a")));
-        assert_eq!(
-            out,
-            "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"error\":{\"code\":-32603,\"message\":\"m: x; fix: y\"}}\n"
+        assert_eq!(out, format!("{}{}", error("\"a\""), error("2")));
+        // An initialize first: only it.
+        let (outcome, out) = run(
+            b"{\"id\":1,\"method\":\"initialize\"}\n{\"id\":2,\"method\":\"initialize\"}\n",
+            false,
+            WAIT,
         );
+        assert_eq!((outcome, out), (Outcome::Answered(json!(1)), error("1")));
+        // A probe with no fallback: the wait after it is short.
+        let start = Instant::now();
+        let (outcome, out) = run(b"{\"id\":5,\"method\":\"server/discover\"}\n", false, WAIT);
+        assert_eq!((outcome, out), (Outcome::Answered(json!(5)), error("5")));
+        let waited = start.elapsed();
+        assert!(waited >= FOLLOW_UP && waited < WAIT, "{waited:?}");
+        // A flood of probes: at most MAX_ANSWERS answers.
+        let (_, out) = run(&b"{\"id\":9,\"method\":\"x\"}\n".repeat(10), true, WAIT);
+        assert_eq!(out.lines().count(), MAX_ANSWERS);
         // A last line without a newline, at EOF.
         let (outcome, _) = run(b"{\"id\":7,\"method\":\"initialize\"}", true, WAIT);
         assert_eq!(outcome, Outcome::Answered(json!(7)));
