@@ -79,12 +79,12 @@ fn write_user(
     Ok(bytes.is_some())
 }
 
+fn parse_names(mcps: &[String]) -> Result<Vec<ServerName>> {
+    mcps.iter().map(|m| ServerName::parse(m)).collect()
+}
+
 fn add(home: &CruxHome, host: HostId, mcps: &[String]) -> Result<()> {
-    let path = user_file(host)?;
-    let names: Vec<ServerName> = mcps
-        .iter()
-        .map(|m| ServerName::parse(m))
-        .collect::<Result<_>>()?;
+    let (path, names) = (user_file(host)?, parse_names(mcps)?);
     let _lock = home.lock()?;
     let registry = Registry::load(home)?;
     for name in &names {
@@ -128,11 +128,7 @@ fn add(home: &CruxHome, host: HostId, mcps: &[String]) -> Result<()> {
 }
 
 fn remove(home: &CruxHome, host: HostId, mcps: &[String]) -> Result<()> {
-    let path = user_file(host)?;
-    let names: Vec<ServerName> = mcps
-        .iter()
-        .map(|m| ServerName::parse(m))
-        .collect::<Result<_>>()?;
+    let (path, names) = (user_file(host)?, parse_names(mcps)?);
     let _lock = home.lock()?;
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
