@@ -69,8 +69,14 @@ pub fn answer(error: &Error) -> Outcome {
 /// The message a host shows: the problem and the fix, on one line, with nothing in it that
 /// a terminal would interpret.
 pub fn message(error: &Error) -> String {
-    escape_all(&error.line())
+    format!("{}{HINT}", escape_all(&error.line()))
 }
+
+/// Ends the message a host shows. Claude Code masks, in the errors it shows, every string of 4
+/// characters or more that the entry's `env` values or `args` hold — the server's name and
+/// variables among them — so the fix can arrive as `crux mcp auth [redacted]`; this one
+/// names nothing of the entry and leads to every check and its fix.
+pub const HINT: &str = " (every check and its fix: crux doctor)";
 
 /// Reads `input` until the first request (a message with a `method` and an `id`), EOF, the
 /// deadline or [`READ_LIMIT`], and answers that request on `out` with `message`. When that
@@ -284,7 +290,7 @@ mod tests {
         }));
         assert_eq!(
             message(&e),
-            "evx: EV_TOKEN is not stored; fix: crux mcp auth evx"
+            "evx: EV_TOKEN is not stored; fix: crux mcp auth evx (every check and its fix: crux doctor)"
         );
         let e = Error::failed("bad \u{1b}[31mred\u{202e}", "fix it");
         let m = message(&e);

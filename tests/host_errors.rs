@@ -115,9 +115,10 @@ impl Seen {
         assert!(self.stdout.ends_with('\n'), "newline-delimited");
         let answer: Value = serde_json::from_str(lines[0]).unwrap();
         let line = self.error_line();
+        let message = format!("{line}{}", crux::first_request::HINT);
         assert_eq!(
             answer,
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": line}}),
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}}),
         );
         assert!(line.contains(fix), "{line}");
         assert!(
@@ -196,7 +197,7 @@ fn a_credential_that_is_not_stored_answers_initialize() {
     let answer = seen.answered(json!(1), "fix: crux mcp auth stand-in");
     assert_eq!(
         answer["error"]["message"],
-        "stand-in: API_KEY is not stored; fix: crux mcp auth stand-in"
+        "stand-in: API_KEY is not stored; fix: crux mcp auth stand-in (every check and its fix: crux doctor)"
     );
     assert!(!s.report.exists(), "the server did not start");
     eprintln!("not stored: answered and exited in {:?}", seen.elapsed);
@@ -483,7 +484,7 @@ fn a_real_mcp_client_receives_the_error_line() {
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(
         got,
-        json!({"code": -32603, "message": "stand-in: API_KEY is not stored; fix: crux mcp auth stand-in"})
+        json!({"code": -32603, "message": "stand-in: API_KEY is not stored; fix: crux mcp auth stand-in (every check and its fix: crux doctor)"})
     );
     // The host hid stderr (it went to a file), and the line was there too.
     assert!(std::fs::read_to_string(&errlog)
@@ -529,7 +530,7 @@ fn a_bridge_that_is_not_signed_in_answers_the_first_request() {
         assert_eq!(
             answer,
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603,
-                "message": "remote: not signed in; fix: sign in: crux mcp auth remote"}})
+                "message": "remote: not signed in; fix: sign in: crux mcp auth remote (every check and its fix: crux doctor)"}})
         );
         let mut rest = String::new();
         bridge.stdout.read_to_string(&mut rest).unwrap();

@@ -463,11 +463,14 @@ fn claude_code_connects_through_the_launcher_and_the_bridge_on_the_secret_servic
 fn claude_code_shows_the_fix_for_a_missing_credential() {
     let mut setup = Setup::new(Env::for_backend("age"));
     setup.add_env_server("evx", "EV_TOKEN");
-    claude_code_files(&setup, &["evx"], &[]);
-    setup
-        .env
-        .run(&["mcp", "auth", "--delete", "evx", "EV_TOKEN"])
-        .success();
+    setup.add_env_server("everlong", "EL_TOKEN");
+    claude_code_files(&setup, &["evx", "everlong"], &[]);
+    for (server, var) in [("evx", "EV_TOKEN"), ("everlong", "EL_TOKEN")] {
+        setup
+            .env
+            .run(&["mcp", "auth", "--delete", server, var])
+            .success();
+    }
     let run = claude_mcp_list(&setup);
     assert!(!setup.dump("evx").exists(), "the server never started");
     // Claude Code keeps the server's stderr in its cache: the whole line is there.
@@ -491,6 +494,13 @@ fn claude_code_shows_the_fix_for_a_missing_credential() {
     assert!(
         line.contains(" is not stored; fix: crux mcp auth evx"),
         "the launcher's fix reaches the host's list: {line}"
+    );
+    // A longer name is masked out of the fix; the pointer to `crux doctor` still shows.
+    let line = list_line(&run, "everlong");
+    assert!(
+        line.contains("✘ Failed to connect — -32603: ")
+            && line.contains("(every check and its fix: crux doctor)"),
+        "{line}"
     );
 }
 
