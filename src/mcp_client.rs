@@ -38,6 +38,28 @@ pub trait Transport {
     fn end_session(&mut self) {}
 }
 
+/// A crux launcher that could not start its server answers the first requests with its error
+/// line (see `crate::first_request`): that line's problem and fix, instead of "the server
+/// answered with an error".
+fn launcher_error(err: &Value) -> Option<Error> {
+    if err.get("code")?.as_i64()? != crate::first_request::CODE {
+        return None;
+    }
+    let message = err.get("message")?.as_str()?;
+    let (problem, fix) = message
+        .strip_suffix(crate::first_request::HINT)?
+        .rsplit_once("; fix: ")?;
+    let bounded =
+        |text: &str| crate::error::escape_all(&text.chars().take(400).collect::<String>());
+    Some(Error::failed(
+        format!(
+            "the launcher could not start the server: {}",
+            bounded(problem)
+        ),
+        bounded(fix),
+    ))
+}
+
 pub struct Client<T: Transport> {
     transport: T,
     next_id: u64,
@@ -112,6 +134,9 @@ impl<T: Transport> Client<T> {
             response = self.call(method, params)?;
         }
         if let Some(err) = response.get("error") {
+            if let Some(e) = launcher_error(err) {
+                return Err(e);
+            }
             return Err(Error::failed(
                 format!(
                     "the server answered {method} with an error: {}",

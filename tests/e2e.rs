@@ -218,6 +218,6 @@ fn probe_speaks_mcp_to_a_local_server_through_the_launcher() {
     run.stderr_has(
         "error: everything: EVERYTHING_TOKEN is not stored; fix: crux mcp auth everything",
     )
-    .stderr_has("the server exited before answering (exit 78)");
+    .stderr_has("error: the launcher could not start the server: everything: EVERYTHING_TOKEN is not stored; fix: crux mcp auth everything\n");
     assert_nothing_leaked(&p);
 }
