@@ -363,25 +363,11 @@ pub fn plan_project(
     Ok(plans)
 }
 
-/// A project host file's folder (`.vscode`, `.codex`…) must be a real directory of the
-/// project: a cloned repository's folder that is a symlink to elsewhere must not make crux write
-/// there.
+/// A project host file's folder (`.vscode`, `.codex`…) must be a real directory of the project.
 fn check_folder(dir: &Path, path: &Path) -> Result<()> {
-    let Some(folder) = path.parent().filter(|f| *f != dir) else {
-        return Ok(());
-    };
-    match std::fs::symlink_metadata(folder) {
-        Ok(meta) if !meta.file_type().is_dir() => Err(Error::failed(
-            format!(
-                "{} is not a plain directory (a symlink or another kind of file); crux does not write through it",
-                folder.display()
-            ),
-            format!(
-                "replace it with a directory of your own (look at what it is: ls -ld {})",
-                folder.display()
-            ),
-        )),
-        _ => Ok(()),
+    match path.parent().filter(|f| *f != dir) {
+        Some(folder) => hosts::check_folder(folder).map(drop),
+        None => Ok(()),
     }
 }
 
@@ -395,7 +381,8 @@ pub fn write_planned_file(file: &PlannedFile) -> Result<bool> {
     Ok(true)
 }
 
-/// The host files of the project in `dir` and whether each holds what a sync would write.
+/// The host files of the project in `dir` (the hosts its `crux.json` uses) and whether each
+/// holds what a sync would write. Reads only; unlocks nothing.
 pub fn check_project(home: &CruxHome, dir: &Path) -> Result<Vec<HostFile>> {
     let project = ProjectFile::load(dir)?.ok_or_else(|| {
         Error::failed(

@@ -115,7 +115,7 @@ fn install(home: &CruxHome, cwd: &Path, mcps: &[String], yes: bool) -> Result<()
     }
     let written = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
-    report_sync(&dir, &written);
+    report_sync(&dir, &project, &written);
     gitignore(&dir, &project);
     report_gaps(home, &dir, &registry)
 }
@@ -217,7 +217,7 @@ fn teammate(home: &CruxHome, dir: &Path, project: &ProjectFile, yes: bool) -> Re
     let plan = plan_sync(home, dir, project, &registry, &projects)?;
     let written = apply_sync(dir, plan, &mut projects)?;
     projects.save(home)?;
-    report_sync(dir, &written);
+    report_sync(dir, project, &written);
     gitignore(dir, project);
     report_gaps(home, dir, &registry)
 }
@@ -240,14 +240,19 @@ fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
     let written = apply_sync(&dir, plan, &mut projects)?;
     projects.save(home)?;
     println!("✓ Removed '{name}' from {PROJECT_FILE}");
-    report_sync(&dir, &written);
+    report_sync(&dir, &project, &written);
     Ok(())
 }
 
 /// Says what a sync wrote: each host file written, or that they are up to date.
-fn report_sync(dir: &Path, written: &[PathBuf]) {
+fn report_sync(dir: &Path, project: &ProjectFile, written: &[PathBuf]) {
     if written.is_empty() {
-        let files = host_files_of(dir);
+        let files: Vec<String> = project
+            .hosts_in(dir)
+            .iter()
+            .filter_map(|h| h.project_file())
+            .map(|f| dir.join(f).display().to_string())
+            .collect();
         match files.as_slice() {
             [one] => println!("✓ {one} is up to date"),
             many => println!("✓ Up to date: {}", many.join(", ")),
@@ -256,20 +261,6 @@ fn report_sync(dir: &Path, written: &[PathBuf]) {
     for path in written {
         println!("✓ Wrote {}", path.display());
     }
-}
-
-/// The project's host files, for a message.
-fn host_files_of(dir: &Path) -> Vec<String> {
-    let hosts = ProjectFile::load(dir)
-        .ok()
-        .flatten()
-        .map(|p| p.hosts_in(dir))
-        .unwrap_or_else(|| vec![HostId::ClaudeCode]);
-    hosts
-        .iter()
-        .filter_map(|h| h.project_file())
-        .map(|f| dir.join(f).display().to_string())
-        .collect()
 }
 
 /// Computes one project's host files from `project`; writes nothing in the project.
@@ -338,14 +329,14 @@ fn gitignore_files(dir: &Path, project: &ProjectFile, ahead: bool) {
 
 /// Regenerates one project's host files; records what crux generated. Holds the lock.
 /// `project` replaces the `crux.json` on disk (a sync that adds hosts), which is saved once the
-/// plan has been checked.
+/// plan has been checked. Returns the `crux.json` synced and the files written.
 fn sync_one(
     home: &CruxHome,
     dir: &Path,
     registry: &Registry,
     projects: &mut Projects,
     project: Option<ProjectFile>,
-) -> Result<Vec<PathBuf>> {
+) -> Result<(ProjectFile, Vec<PathBuf>)> {
     let save = project.is_some();
     let project = match project {
         Some(p) => p,
@@ -361,7 +352,7 @@ fn sync_one(
         project.save(dir)?;
     }
     let written = apply_sync(dir, plan, projects)?;
-    Ok(written)
+    Ok((project, written))
 }
 
 /// `crux.json` with `hosts` added to its `"hosts"` list (which starts as the hosts a sync
@@ -440,17 +431,17 @@ fn sync_cmd(
             );
         }
         match sync_one(home, &dir, &registry, &mut projects, changed) {
-            Ok(files) if files.is_empty() => {
-                current += 1;
-                if !all {
-                    report_sync(&dir, &files);
-                    gitignore_of(&dir);
+            Ok((project, files)) => {
+                if files.is_empty() {
+                    current += 1;
+                } else {
+                    written += 1;
                 }
-            }
-            Ok(files) => {
-                written += 1;
-                report_sync(&dir, &files);
-                gitignore_of(&dir);
+                // `--all` says only what it wrote.
+                if !all || !files.is_empty() {
+                    report_sync(&dir, &project, &files);
+                    gitignore(&dir, &project);
+                }
             }
             Err(e) if all => {
                 failed += 1;
@@ -472,13 +463,6 @@ fn sync_cmd(
         ));
     }
     Ok(())
-}
-
-/// [`gitignore`] for the `crux.json` on disk.
-fn gitignore_of(dir: &Path) {
-    if let Ok(Some(project)) = ProjectFile::load(dir) {
-        gitignore(dir, &project);
-    }
 }
 
 fn project_gaps(

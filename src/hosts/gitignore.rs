@@ -26,8 +26,13 @@ pub fn in_work_tree(dir: &Path) -> bool {
 
 /// The paths of `files` (relative to `dir`) that git reports, one per line, for `args`; `None`
 /// when git cannot answer (not installed).
+///
+/// The repository's own configuration is not trusted to run anything: a project folder that
+/// came with its `.git` (an archive, a copy) can set `core.fsmonitor` to a command, which
+/// `git ls-files` runs. It is switched off here.
 fn git_lists(dir: &Path, args: &[&str], files: &[&str]) -> Option<Vec<String>> {
     let out = Command::new("git")
+        .args(["-c", "core.fsmonitor=false"])
         .arg("-C")
         .arg(dir)
         .args(args)

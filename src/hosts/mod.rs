@@ -357,13 +357,10 @@ pub fn is_launcher_entry(name: &str, entry: &Value) -> bool {
 
 /// Refuses a host folder that is a symlink or not a directory: crux writes a host file only
 /// into a real folder of the project or the user (a cloned repository's `.vscode` linked to
-/// elsewhere must not make crux write there). Creates the folder when it is missing.
-pub fn prepare_folder(file: &Path, mode: u32) -> Result<()> {
-    let Some(dir) = file.parent() else {
-        return Ok(());
-    };
+/// elsewhere must not make crux write there). Whether the folder exists.
+pub fn check_folder(dir: &Path) -> Result<bool> {
     match std::fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_dir() => Ok(()),
+        Ok(meta) if meta.file_type().is_dir() => Ok(true),
         Ok(_) => Err(Error::failed(
             format!(
                 "{} is not a plain directory (a symlink or another kind of file); crux does not write through it",
@@ -371,16 +368,25 @@ pub fn prepare_folder(file: &Path, mode: u32) -> Result<()> {
             ),
             format!("replace it with a directory of your own (look at what it is: ls -ld {})", dir.display()),
         )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(mode)
-                .create(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io(format!("cannot read {}", dir.display()), e)),
     }
+}
+
+/// [`check_folder`] for a host file's folder, which is created (with `mode`) when missing.
+pub fn prepare_folder(file: &Path, mode: u32) -> Result<()> {
+    let Some(dir) = file.parent() else {
+        return Ok(());
+    };
+    if check_folder(dir)? {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
 }
 
 /// The planned new content of one host file: `None` when nothing changes.
@@ -439,12 +445,6 @@ pub struct HostFile {
     pub host: HostId,
     pub path: PathBuf,
     pub state: FileState,
-}
-
-/// The host files of the project in `dir` (the hosts its `crux.json` uses), and whether each is
-/// current. Reads only; unlocks nothing.
-pub fn check_project(home: &crate::home::CruxHome, dir: &Path) -> Result<Vec<HostFile>> {
-    crate::sync::check_project(home, dir)
 }
 
 #[cfg(test)]

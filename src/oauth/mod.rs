@@ -389,6 +389,26 @@ mod tests {
     }
 
     /// A server that answers each request with `answer(path, form body)`: status and JSON.
+    /// A session for the tests against [`fake`]: nothing stored, no interaction.
+    fn silent_session() -> Session {
+        Session::ephemeral(
+            "https://mcp.example/mcp",
+            OAuthSpec::default(),
+            None,
+            None,
+            Interaction::Silent,
+        )
+    }
+
+    /// A revocation endpoint's answer that refuses the access token and takes the refresh token.
+    fn access_refused(body: &str, status: u16, error: Value) -> (u16, Value) {
+        if body.contains("token_type_hint=access_token") {
+            (status, error)
+        } else {
+            (200, Value::Null)
+        }
+    }
+
     fn fake(answer: fn(&str, &str) -> (u16, Value)) -> String {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let base = format!("http://{}", server.server_addr());
@@ -409,20 +429,9 @@ mod tests {
     /// as revoked as it can be: both are deleted, and the report says why.
     #[test]
     fn unsupported_token_type_counts_as_revoked() {
-        let base = fake(|_, body| {
-            if body.contains("token_type_hint=access_token") {
-                (400, json!({"error": "unsupported_token_type"}))
-            } else {
-                (200, Value::Null)
-            }
-        });
-        let mut s = Session::ephemeral(
-            "https://mcp.example/mcp",
-            OAuthSpec::default(),
-            None,
-            None,
-            Interaction::Silent,
-        );
+        let base =
+            fake(|_, body| access_refused(body, 400, json!({"error": "unsupported_token_type"})));
+        let mut s = silent_session();
         s.state.revocation_endpoint = Some(format!("{base}/revoke"));
         s.state.client_id = Some("c".into());
         s.state.expires_at = Some(spec::now_unix() + 90);
@@ -439,20 +448,8 @@ mod tests {
     /// A refused revocation keeps that token here.
     #[test]
     fn a_refused_revocation_keeps_the_token() {
-        let base = fake(|_, body| {
-            if body.contains("token_type_hint=access_token") {
-                (500, json!({"error": "server_error"}))
-            } else {
-                (200, Value::Null)
-            }
-        });
-        let mut s = Session::ephemeral(
-            "https://mcp.example/mcp",
-            OAuthSpec::default(),
-            None,
-            None,
-            Interaction::Silent,
-        );
+        let base = fake(|_, body| access_refused(body, 500, json!({"error": "server_error"})));
+        let mut s = silent_session();
         s.state.revocation_endpoint = Some(format!("{base}/revoke"));
         s.access = Some(Secret::new("opaque-access-token"));
         s.refresh = Some(Secret::new("opaque-refresh-token"));
@@ -470,13 +467,7 @@ mod tests {
             "/register/known" => (200, json!({"client_id": "known"})),
             _ => (401, json!({"error": "invalid_token"})),
         });
-        let mut s = Session::ephemeral(
-            "https://mcp.example/mcp",
-            OAuthSpec::default(),
-            None,
-            None,
-            Interaction::Silent,
-        );
+        let mut s = silent_session();
         assert!(s.registration_known(), "no way to ask");
         s.registration_token = Some(Secret::new("registration-access-token"));
         s.state.registration_client_uri = Some(format!("{base}/register/known"));

@@ -32,7 +32,7 @@ pub fn check(home: &CruxHome, cx: &Context, checks: &mut Vec<Check>) {
             }
         };
         unregistered(dir, &project, cx, checks);
-        let hosts = match crate::hosts::check_project(home, dir) {
+        let hosts = match crate::sync::check_project(home, dir) {
             Ok(h) => h,
             Err(e) => {
                 checks.push(Check::from_error(
