@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
             [CompletionResult]::new('host', 'host', [CompletionResultType]::ParameterValue, 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move the plaintext credentials of existing host configs into the keystore, or bring a crux-cli ~/.crux over')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything a server needs to start, and say the fix for each problem')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -416,6 +417,23 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
         'crux;host;help;help' {
             break
         }
+        'crux;import' {
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Treat this variable (or header, or flag) as a credential (repeatable; SERVER:NAME for one server)')
+            [CompletionResult]::new('--not-secret', '--not-secret', [CompletionResultType]::ParameterName, 'Keep this variable (or header, or flag) as a plain setting (repeatable; SERVER:NAME for one server)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Convert another tool''s CRUX_HOME instead of host configs')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every host (the default when no host is named)')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Only the project files in the current directory (.mcp.json, .cursor/mcp.json, …)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only the user-wide files (~/.claude.json, ~/.codex/config.toml, …)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the plan and change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (for scripts)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the plan and the result as JSON (values never included)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'crux;doctor' {
             [CompletionResult]::new('--live', '--live', [CompletionResultType]::ParameterName, 'Also read every credential, refresh OAuth tokens, and start each server through its generated entry (initialize + tools/list)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
@@ -440,6 +458,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('bridge', 'bridge', [CompletionResultType]::ParameterValue, 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)')
             [CompletionResult]::new('headers', 'headers', [CompletionResultType]::ParameterValue, 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)')
             [CompletionResult]::new('host', 'host', [CompletionResultType]::ParameterValue, 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move the plaintext credentials of existing host configs into the keystore, or bring a crux-cli ~/.crux over')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything a server needs to start, and say the fix for each problem')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -536,6 +555,9 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             break
         }
         'crux;help;host;list' {
+            break
+        }
+        'crux;help;import' {
             break
         }
         'crux;help;doctor' {

@@ -37,6 +37,9 @@ _crux() {
             crux,host)
                 cmd="crux__subcmd__host"
                 ;;
+            crux,import)
+                cmd="crux__subcmd__import"
+                ;;
             crux,launch)
                 cmd="crux__subcmd__launch"
                 ;;
@@ -84,6 +87,9 @@ _crux() {
                 ;;
             crux__subcmd__help,host)
                 cmd="crux__subcmd__help__subcmd__host"
+                ;;
+            crux__subcmd__help,import)
+                cmd="crux__subcmd__help__subcmd__import"
                 ;;
             crux__subcmd__help,launch)
                 cmd="crux__subcmd__help__subcmd__launch"
@@ -269,7 +275,7 @@ _crux() {
 
     case "${cmd}" in
         crux)
-            opts="-h -V --help --version mcp project backend launch bridge headers host doctor completions help"
+            opts="-h -V --help --version mcp project backend launch bridge headers host import doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,7 +443,7 @@ _crux() {
             return 0
             ;;
         crux__subcmd__help)
-            opts="mcp project backend launch bridge headers host doctor completions help"
+            opts="mcp project backend launch bridge headers host import doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -607,6 +613,20 @@ _crux() {
         crux__subcmd__help__subcmd__host__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -961,6 +981,32 @@ _crux() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        crux__subcmd__import)
+            opts="-y -h -V --all --project --user --secret --not-secret --dry-run --yes --json --from --help --version claude-code cursor vscode gemini codex roo zed opencode claude-desktop windsurf cline"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --not-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -W "crux-cli" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

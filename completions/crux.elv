@@ -29,6 +29,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
             cand host 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has'
+            cand import 'Move the plaintext credentials of existing host configs into the keystore, or bring a crux-cli ~/.crux over'
             cand doctor 'Check everything a server needs to start, and say the fix for each problem'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -361,6 +362,22 @@ set edit:completion:arg-completer[crux] = {|@words|
         }
         &'crux;host;help;help'= {
         }
+        &'crux;import'= {
+            cand --secret 'Treat this variable (or header, or flag) as a credential (repeatable; SERVER:NAME for one server)'
+            cand --not-secret 'Keep this variable (or header, or flag) as a plain setting (repeatable; SERVER:NAME for one server)'
+            cand --from 'Convert another tool''s CRUX_HOME instead of host configs'
+            cand --all 'Every host (the default when no host is named)'
+            cand --project 'Only the project files in the current directory (.mcp.json, .cursor/mcp.json, …)'
+            cand --user 'Only the user-wide files (~/.claude.json, ~/.codex/config.toml, …)'
+            cand --dry-run 'Show the plan and change nothing'
+            cand -y 'Do not ask for confirmation (for scripts)'
+            cand --yes 'Do not ask for confirmation (for scripts)'
+            cand --json 'Print the plan and the result as JSON (values never included)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'crux;doctor'= {
             cand --live 'Also read every credential, refresh OAuth tokens, and start each server through its generated entry (initialize + tools/list)'
             cand --json 'Print JSON'
@@ -383,6 +400,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand bridge 'Connect stdio to a remote server''s Streamable HTTP endpoint with its OAuth token (what the bridge launcher runs)'
             cand headers 'Print a remote server''s auth headers as JSON, for hosts with a headers helper (prints the token: for programs, not terminals)'
             cand host 'Add crux''s servers to a host configured per user (Claude Desktop, Windsurf, Cline, and the user scope of Claude Code, Codex, Gemini CLI), or see which hosts this machine has'
+            cand import 'Move the plaintext credentials of existing host configs into the keystore, or bring a crux-cli ~/.crux over'
             cand doctor 'Check everything a server needs to start, and say the fix for each problem'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -454,6 +472,8 @@ set edit:completion:arg-completer[crux] = {|@words|
         &'crux;help;host;remove'= {
         }
         &'crux;help;host;list'= {
+        }
+        &'crux;help;import'= {
         }
         &'crux;help;doctor'= {
         }

@@ -72,6 +72,14 @@ pub enum Command {
         #[command(subcommand)]
         command: HostCommand,
     },
+    /// Move the plaintext credentials of existing host configs into the keystore, or bring a crux-cli ~/.crux over
+    #[command(after_help = "Examples:
+  crux import --dry-run                 what would be imported from every host (project and user files), changing nothing
+  crux import claude-code --project     the servers of ./.mcp.json
+  crux import --all --user --yes        every host's user-wide file, without asking
+  crux import cursor --not-secret API_BASE --secret SESSION_ID
+  crux import --from crux-cli           convert a ~/.crux written by crux-cli (the Python tool)")]
+    Import(Box<ImportArgs>),
     /// Check everything a server needs to start, and say the fix for each problem
     #[command(
         after_help = "One line per check; exit 1 when anything fails.\nWithout --live nothing is unlocked or started: credentials are checked in the index."
@@ -333,6 +341,48 @@ pub struct AddArgs {
     /// Hand credentials stored for this name before (for another definition, or before it was registered) to this registration without asking
     #[arg(long, short)]
     pub yes: bool,
+}
+
+/// Where `crux import` reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFrom {
+    /// A CRUX_HOME written by crux-cli, the Python tool (PyPI crux-cli 1.0.x)
+    #[value(name = "crux-cli")]
+    CruxCli,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Only this host's config files (default: every host)
+    #[arg(value_enum, value_name = "HOST", conflicts_with_all = ["all", "from"])]
+    pub host: Option<HostId>,
+    /// Every host (the default when no host is named)
+    #[arg(long)]
+    pub all: bool,
+    /// Only the project files in the current directory (.mcp.json, .cursor/mcp.json, …)
+    #[arg(long, conflicts_with = "user")]
+    pub project: bool,
+    /// Only the user-wide files (~/.claude.json, ~/.codex/config.toml, …)
+    #[arg(long)]
+    pub user: bool,
+    /// Treat this variable (or header, or flag) as a credential (repeatable; SERVER:NAME for one server)
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secret: Vec<String>,
+    /// Keep this variable (or header, or flag) as a plain setting (repeatable; SERVER:NAME for one server)
+    #[arg(long = "not-secret", value_name = "NAME")]
+    pub not_secret: Vec<String>,
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (for scripts)
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Print the plan and the result as JSON (values never included)
+    #[arg(long)]
+    pub json: bool,
+    /// Convert another tool's CRUX_HOME instead of host configs
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["all", "project", "user", "secret", "not_secret"])]
+    pub from: Option<ImportFrom>,
 }
 
 /// OAuth settings, for `mcp add --oauth` and `mcp probe`.

@@ -112,6 +112,16 @@ pub struct AuthSpec {
     /// A static token for a remote server, sent in a header; the value is a keystore variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer: Option<BearerSpec>,
+    /// Keychain variables the server gets in its arguments (`${VAR}` in `args`, replaced by
+    /// the launcher) instead of its environment: for servers that take a credential only as a
+    /// command-line flag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_args: Vec<String>,
+    /// Headers sent to a remote server, by name; `${VAR}` in a value is replaced by that
+    /// keychain variable when the bridge sends it. (`${VAR}` in a remote server's URL is
+    /// replaced the same way.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 fn authorization() -> String {
@@ -139,6 +149,8 @@ impl AuthSpec {
             && self.setup_cmd.is_none()
             && self.oauth.is_none()
             && self.bearer.is_none()
+            && self.in_args.is_empty()
+            && self.headers.is_empty()
     }
 
     /// Every variable the launcher injects, in a stable order.
@@ -506,6 +518,15 @@ impl Registered {
             "external_programs": self.external_programs,
             "setup_cmd": self.spec.auth.setup_cmd,
         });
+        // Added only when used, so the fingerprints of registrations without them (and the
+        // credentials bound to those) stay as they were.
+        let mut what = what;
+        if !self.spec.auth.in_args.is_empty() {
+            what["in_args"] = serde_json::json!(self.spec.auth.in_args);
+        }
+        if !self.spec.auth.headers.is_empty() {
+            what["headers"] = serde_json::json!(self.spec.auth.headers);
+        }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         format!("sha256:{hex}")

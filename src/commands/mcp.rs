@@ -87,6 +87,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
                 header_name: args.header_name.clone(),
                 header_prefix: args.header_prefix.clone(),
             }),
+            ..AuthSpec::default()
         },
     };
     if !args.oauth && args.oauth_args.any() {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod backend;
 pub mod doctor;
 pub mod host;
+pub mod import;
 pub mod mcp;
 pub mod oauth;
 pub mod project;
@@ -54,6 +55,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Bridge => crate::bridge::run(&home),
         Command::Headers { name, no_url_check } => oauth::headers(&home, &name, no_url_check),
         Command::Host { command } => host::run(command, &home),
+        Command::Import(args) => import::run(*args, &home),
         Command::Doctor { .. } => unreachable!("handled above"),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));
