@@ -42,7 +42,7 @@ fn prepare(path: &Path) -> Result<()> {
 
 /// Writes `host`'s user file with crux's entries for `names` (and no other entries of crux's);
 /// returns whether it wrote. Records the entries in projects.json.
-fn write_user(
+pub(crate) fn write_user(
     home: &CruxHome,
     host: HostId,
     registry: &Registry,

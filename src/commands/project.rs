@@ -245,7 +245,7 @@ fn uninstall(home: &CruxHome, cwd: &Path, mcp: &str) -> Result<()> {
 }
 
 /// Says what a sync wrote: each host file written, or that they are up to date.
-fn report_sync(dir: &Path, project: &ProjectFile, written: &[PathBuf]) {
+pub(crate) fn report_sync(dir: &Path, project: &ProjectFile, written: &[PathBuf]) {
     if written.is_empty() {
         let files: Vec<String> = project
             .hosts_in(dir)
@@ -277,7 +277,7 @@ fn plan_sync(
 
 /// Writes a project's planned host files and records what crux generated in each. Returns the
 /// files written.
-fn apply_sync(
+pub(crate) fn apply_sync(
     dir: &Path,
     plans: Vec<sync::PlannedFile>,
     projects: &mut Projects,
@@ -299,7 +299,7 @@ fn apply_sync(
 /// In a git work tree, adds the project's generated host files to its `.gitignore` (unless
 /// `crux.json` opts out) and says so; warns about ones git already tracks. A problem here is
 /// reported, never a failed sync.
-fn gitignore(dir: &Path, project: &ProjectFile) {
+pub(crate) fn gitignore(dir: &Path, project: &ProjectFile) {
     gitignore_files(dir, project, false)
 }
 

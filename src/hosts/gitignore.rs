@@ -54,6 +54,17 @@ fn git_lists(dir: &Path, args: &[&str], files: &[&str]) -> Option<Vec<String>> {
     )
 }
 
+/// Whether git tracks `file` (relative to `dir`) now, and whether any commit of any branch
+/// ever held it; `None` outside a work tree or without git.
+pub fn history(dir: &Path, file: &str) -> Option<(bool, bool)> {
+    if !in_work_tree(dir) {
+        return None;
+    }
+    let tracked = !git_lists(dir, &["ls-files"], &[file])?.is_empty();
+    let held = !git_lists(dir, &["log", "--all", "-1", "--format=%h"], &[file])?.is_empty();
+    Some((tracked, tracked || held))
+}
+
 /// Adds each of `files` (paths relative to `dir`, the project) that git neither ignores nor
 /// tracks to `dir/.gitignore`, anchored to the project. Outside a git work tree it does nothing.
 pub fn ensure(dir: &Path, files: &[&str]) -> Result<Outcome> {
