@@ -259,6 +259,25 @@ fn raw(host: HostId, entry: &Value) -> Result<Raw, String> {
         return Err("the entry is not an object".into());
     };
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    // What crux's entries cannot carry: such an entry stays as the user wrote it.
+    if obj.get("disabled").and_then(Value::as_bool) == Some(true)
+        || obj.get("enabled").and_then(Value::as_bool) == Some(false)
+    {
+        return Err("it is disabled in the host (enable it, or delete it, then import)".into());
+    }
+    if obj.contains_key("cwd") {
+        return Err("it sets a working directory (cwd), which crux's entries do not carry".into());
+    }
+    if obj.contains_key("envFile") {
+        return Err("its environment comes from a file (envFile): move those values with crux mcp add … --keychain".into());
+    }
+    let sse = text("type").is_some_and(|t| t.eq_ignore_ascii_case("sse"))
+        || (host == HostId::Gemini && obj.contains_key("url") && !obj.contains_key("httpUrl"));
+    if sse {
+        return Err(
+            "an SSE server (the 2024-11-05 transport); crux's bridge speaks Streamable HTTP".into(),
+        );
+    }
     let mut raw = Raw {
         env: pairs(obj.get("env").or_else(|| obj.get("environment"))),
         headers: pairs(obj.get("headers").or_else(|| obj.get("http_headers"))),
@@ -364,6 +383,40 @@ pub fn read(
     let raw = raw(host, entry)?;
     let mut credentials = Vec::new();
     let mut settings = Vec::new();
+    let known = [
+        "command",
+        "args",
+        "env",
+        "environment",
+        "type",
+        "url",
+        "httpUrl",
+        "serverUrl",
+        "headers",
+        "http_headers",
+        "env_http_headers",
+        "bearer_token_env_var",
+        "env_vars",
+        "disabled",
+        "enabled",
+    ];
+    let dropped: Vec<&str> = entry
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .map(String::as_str)
+                .filter(|k| !known.contains(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !dropped.is_empty() {
+        settings.push(Setting {
+            name: dropped.join(", "),
+            place: "entry".into(),
+            value: None,
+            why: "host options crux's entry does not carry: set them again in the host if you need them".into(),
+        });
+    }
     let mut names = Names(raw.env.iter().map(|(k, _)| var_name(k)).collect());
     let mut auth = AuthSpec::default();
 
