@@ -193,6 +193,10 @@ pub struct Projects {
     /// The entries crux wrote in hosts' user-wide files (`crux host add`), by host.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user_hosts: BTreeMap<HostId, Vec<String>>,
+    /// The entries crux wrote in Claude Code's local scope (`~/.claude.json`,
+    /// `projects.<dir>.mcpServers`, by `crux import`), by the project's key there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub claude_local: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Projects {
@@ -201,6 +205,7 @@ impl Default for Projects {
             version: PROJECTS_VERSION,
             projects: BTreeMap::new(),
             user_hosts: BTreeMap::new(),
+            claude_local: BTreeMap::new(),
         }
     }
 }

@@ -63,7 +63,16 @@ fn write(path: &Path, text: &str) {
 /// A stdio entry (command, args, env) of the server `name` in `host`'s file, as the test
 /// writes it and as a client reads it back after the import.
 fn stdio_entry(host: HostId, path: &Path, name: &str) -> (String, Vec<String>, Value) {
-    let entries = crux::hosts::read_entries(host, path).unwrap().unwrap();
+    let mut entries = crux::hosts::read_entries(host, path).unwrap().unwrap();
+    if path.ends_with(".claude.json") {
+        // And the local scopes.
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for project in doc["projects"].as_object().unwrap().values() {
+            for (n, e) in project["mcpServers"].as_object().into_iter().flatten() {
+                entries.push((n.clone(), e.clone()));
+            }
+        }
+    }
     let entry = entries
         .into_iter()
         .find(|(n, _)| n == name)
@@ -175,6 +184,12 @@ fn every_host_format_is_imported_and_the_servers_see_the_same_values() {
         home.join(".claude.json"),
         "ev-claude-user",
     );
+    // Claude Code's local scope (what `claude mcp add` writes by default), in the same file.
+    add(
+        HostId::ClaudeCode,
+        home.join(".claude.json"),
+        "ev-claude-local",
+    );
     add(
         HostId::ClaudeDesktop,
         home.join(".config/Claude/claude_desktop_config.json"),
@@ -188,12 +203,21 @@ fn every_host_format_is_imported_and_the_servers_see_the_same_values() {
 
     for (host, path, name, values) in &cases {
         let text = match host {
-            HostId::ClaudeCode if path.ends_with(".claude.json") => json!({
-                "numStartups": 12,
-                "projects": {"/elsewhere": {"allowedTools": []}},
-                "mcpServers": {name.as_str(): stdio(values, &format!("${{{REF_VAR}}}"))},
-            })
-            .to_string(),
+            HostId::ClaudeCode if name == "ev-claude-local" => continue,
+            HostId::ClaudeCode if path.ends_with(".claude.json") => {
+                let local = &cases.iter().find(|c| c.2 == "ev-claude-local").unwrap().3;
+                json!({
+                    "numStartups": 12,
+                    "projects": {
+                        "/elsewhere": {"allowedTools": []},
+                        dir.to_str().unwrap(): {"allowedTools": ["x"], "mcpServers": {
+                            "ev-claude-local": stdio(local, &format!("${{{REF_VAR}}}")),
+                        }},
+                    },
+                    "mcpServers": {name.as_str(): stdio(values, &format!("${{{REF_VAR}}}"))},
+                })
+                .to_string()
+            }
             HostId::ClaudeCode => {
                 // Claude Code's default form: npx at every start, here pinned by the import.
                 json!({"mcpServers": {name.as_str(): {
@@ -265,6 +289,10 @@ fn every_host_format_is_imported_and_the_servers_see_the_same_values() {
         serde_json::from_str(&std::fs::read_to_string(home.join(".claude.json")).unwrap()).unwrap();
     assert_eq!(claude_user["numStartups"], 12);
     assert!(claude_user["projects"]["/elsewhere"].is_object());
+    assert_eq!(
+        claude_user["projects"][dir.to_str().unwrap()]["allowedTools"],
+        json!(["x"])
+    );
     let vscode = std::fs::read_to_string(dir.join(".vscode/mcp.json")).unwrap();
     assert!(vscode.starts_with("// the user's comment\n"), "{vscode}");
     let codex = std::fs::read_to_string(dir.join(".codex/config.toml")).unwrap();

@@ -37,11 +37,35 @@ struct HostFileScan {
     path: PathBuf,
     /// The project folder, for project files.
     dir: Option<PathBuf>,
+    /// Claude Code's local scope: the project's key in `~/.claude.json`'s `projects`, whose
+    /// `mcpServers` these are.
+    local: Option<String>,
     entries: Vec<(String, Value)>,
 }
 
 impl HostFileScan {
+    /// The servers object's keys in the file, for a nested one.
+    fn keys(&self) -> Option<[&str; 3]> {
+        self.local.as_deref().map(|l| ["projects", l, "mcpServers"])
+    }
+
+    /// The file's entries as they are now.
+    fn current_entries(&self) -> Result<Vec<(String, Value)>> {
+        Ok(match self.keys() {
+            Some(keys) => hosts::json::entries_at(&self.path, &keys, false)?,
+            None => hosts::read_entries(self.host, &self.path)?,
+        }
+        .unwrap_or_default())
+    }
+
     fn shown(&self) -> String {
+        if let Some(local) = &self.local {
+            return format!(
+                "{} (local scope of {})",
+                self.path.display(),
+                escape_all(local)
+            );
+        }
         match &self.dir {
             Some(dir) => self
                 .path
@@ -107,7 +131,10 @@ fn scan(args: &ImportArgs, cwd: &Path) -> Result<Vec<HostFileScan>> {
         }
         for (scope, path, dir) in places {
             // The same file for both scopes (a project in the home folder): read once.
-            if files.iter().any(|f: &HostFileScan| f.path == path) {
+            if files
+                .iter()
+                .any(|f: &HostFileScan| f.path == path && f.local.is_none())
+            {
                 continue;
             }
             if scope == Scope::Project {
@@ -128,16 +155,59 @@ fn scan(args: &ImportArgs, cwd: &Path) -> Result<Vec<HostFileScan>> {
             else {
                 continue;
             };
+            let local_scopes = if host == HostId::ClaudeCode && scope == Scope::User {
+                claude_local_scopes(&path)?
+            } else {
+                Vec::new()
+            };
             files.push(HostFileScan {
                 host,
                 scope,
-                path,
+                path: path.clone(),
                 dir,
+                local: None,
                 entries,
             });
+            for (local, entries) in local_scopes {
+                files.push(HostFileScan {
+                    host,
+                    scope,
+                    path: path.clone(),
+                    dir: None,
+                    local: Some(local),
+                    entries,
+                });
+            }
         }
     }
     Ok(files)
+}
+
+/// Claude Code's local scope: the servers `claude mcp add` (its default scope) keeps per
+/// project in `~/.claude.json`, under `projects.<dir>.mcpServers`.
+fn claude_local_scopes(path: &Path) -> Result<Vec<(String, Vec<(String, Value)>)>> {
+    let Some(bytes) = crate::fsutil::read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let doc: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let mut scopes = Vec::new();
+    for (local, project) in doc
+        .get("projects")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if project
+            .get("mcpServers")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty())
+        {
+            let keys = ["projects", local.as_str(), "mcpServers"];
+            let entries = hosts::json::entries_at(path, &keys, false)?.unwrap_or_default();
+            scopes.push((local.clone(), entries));
+        }
+    }
+    Ok(scopes)
 }
 
 /// The same definition, where a package the entry names without a version is the registered
@@ -198,6 +268,11 @@ fn plan(
     let mut items: Vec<Item> = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let owned: Vec<String> = match (file.scope, &file.dir) {
+            (Scope::User, _) if file.local.is_some() => projects
+                .claude_local
+                .get(file.local.as_deref().unwrap_or_default())
+                .cloned()
+                .unwrap_or_default(),
             (Scope::User, _) => projects
                 .user_hosts
                 .get(&file.host)
@@ -300,12 +375,20 @@ fn origin_text(o: &Origin) -> String {
 fn print_plan(files: &[HostFileScan], items: &[Item]) {
     for (i, file) in files.iter().enumerate() {
         let mine: Vec<&Item> = items.iter().filter(|it| it.file == i).collect();
-        println!(
-            "{} — {} ({})",
-            file.path.display(),
-            file.host.title(),
-            scope_name(file.scope)
-        );
+        match &file.local {
+            Some(local) => println!(
+                "{} — {} (local scope of {})",
+                file.path.display(),
+                file.host.title(),
+                escape_all(local)
+            ),
+            None => println!(
+                "{} — {} ({})",
+                file.path.display(),
+                file.host.title(),
+                scope_name(file.scope)
+            ),
+        }
         if mine.is_empty() {
             println!("  no servers");
         }
@@ -319,7 +402,15 @@ fn print_plan(files: &[HostFileScan], items: &[Item]) {
                     } else {
                         ""
                     };
-                    println!("  {name}: {}{how}", escape_all(&c.spec.describe_source()));
+                    // The definition in full, as `crux mcp add` shows it: what runs, with
+                    // what, and what gets the credentials (a cloned project's file can name
+                    // any command, and its references can pull values from your environment).
+                    let lines = crate::registration::describe(&item.name, &c.spec, None);
+                    println!("  {}{how}", lines[0]);
+                    for line in &lines[1..] {
+                        println!("  {line}");
+                    }
+                    println!("    found (values masked):");
                     for f in &c.credentials {
                         let value = f
                             .value
@@ -327,7 +418,7 @@ fn print_plan(files: &[HostFileScan], items: &[Item]) {
                             .map(|v| mask(v.expose()))
                             .unwrap_or_else(|| "(no value)".into());
                         println!(
-                            "    credential  {:<20} {:<28} {:<8} {} — {}",
+                            "      {:<20} {:<28} {:<8} {}; a credential: {}",
                             escape_all(&f.var),
                             escape_all(&f.place),
                             escape_all(&value),
@@ -338,7 +429,7 @@ fn print_plan(files: &[HostFileScan], items: &[Item]) {
                     for s in &c.settings {
                         let value = s.value.as_deref().unwrap_or("");
                         println!(
-                            "    setting     {:<20} {:<28} {} — {}",
+                            "      {:<20} {:<28} {:<8} a setting: {}",
                             escape_all(&s.name),
                             escape_all(&s.place),
                             escape_all(value),
@@ -712,7 +803,7 @@ fn import_group(
 
 /// Whether the entries of `names` in a file still hold what the plan read.
 fn unchanged(file: &HostFileScan, items: &[Item], index: usize, names: &[String]) -> Result<()> {
-    let now = hosts::read_entries(file.host, &file.path)?.unwrap_or_default();
+    let now = file.current_entries()?;
     for item in items
         .iter()
         .filter(|it| it.file == index && names.contains(&it.name))
@@ -755,6 +846,53 @@ fn rewrite(
     }
     let first = &files[group[0]];
     match (first.scope, &first.dir) {
+        (Scope::User, _) if first.local.is_some() => {
+            let local = first.local.clone().expect("checked");
+            let mine = imported_in(group[0]);
+            let mut wanted = projects
+                .claude_local
+                .get(&local)
+                .cloned()
+                .unwrap_or_default();
+            wanted.extend(
+                mine.iter()
+                    .filter(|n| !wanted.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            let servers: Vec<(String, &crate::registry::Registered)> = wanted
+                .iter()
+                .filter_map(|n| Some((n.clone(), registry.get(&ServerName::parse(n).ok()?)?)))
+                .collect();
+            let launcher = crate::sync::launcher_for(home, &servers)?;
+            let entries: Vec<(String, Value)> = servers
+                .iter()
+                .map(|(n, r)| {
+                    (
+                        n.clone(),
+                        crate::sync::entry_on(HostId::ClaudeCode, n, r, &launcher, None),
+                    )
+                })
+                .collect();
+            let keys = first.keys().expect("a local scope");
+            if let Some(bytes) = hosts::json::plan_at(
+                &first.path,
+                &keys,
+                false,
+                serde_json::Map::new(),
+                &entries,
+                &wanted,
+            )? {
+                hosts::write(&first.path, &bytes, 0o600)?;
+                println!(
+                    "✓ Wrote {} (local scope of {})",
+                    first.path.display(),
+                    escape_all(&local)
+                );
+            }
+            projects.claude_local.insert(local, wanted);
+            projects.save(home)?;
+        }
         (Scope::User, _) => {
             let host = first.host;
             let mut wanted = projects.user_hosts.get(&host).cloned().unwrap_or_default();
@@ -765,7 +903,7 @@ fn rewrite(
                     .cloned()
                     .collect::<Vec<_>>(),
             );
-            crate::commands::host::write_user(
+            let wrote = crate::commands::host::write_user(
                 home,
                 host,
                 &registry,
@@ -773,6 +911,9 @@ fn rewrite(
                 &wanted,
                 &mine,
             )?;
+            if wrote {
+                println!("✓ Wrote {}", first.path.display());
+            }
             projects.save(home)?;
         }
         (Scope::Project, Some(dir)) => {
@@ -821,6 +962,9 @@ fn rewrite(
 /// A file that git tracks, or that a commit ever held: its imported values are in the
 /// repository's history.
 fn history_warning(file: &HostFileScan, items: &[Item], index: usize, warnings: &mut Vec<String>) {
+    if file.local.is_some() {
+        return;
+    }
     let (dir, rel) = match &file.dir {
         Some(dir) => (dir.clone(), file.shown()),
         None => match (file.path.parent(), file.path.file_name()) {

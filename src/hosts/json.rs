@@ -45,7 +45,8 @@ pub(super) fn text_of(path: &Path) -> Result<Option<(Vec<u8>, String)>> {
 
 /// Parses the document and checks its shape: an object, the servers key at most once and an
 /// object. Strict files must be strict JSON, as their hosts read them.
-fn parse(path: &Path, text: &str, key: &str, jsonc: bool) -> Result<CstRootNode> {
+fn parse(path: &Path, text: &str, keys: &[&str], jsonc: bool) -> Result<CstRootNode> {
+    let key = keys[0];
     if !jsonc {
         let doc: Value = serde_json::from_str(text).map_err(|e| {
             broken(
@@ -72,24 +73,58 @@ fn parse(path: &Path, text: &str, key: &str, jsonc: bool) -> Result<CstRootNode>
         return Err(broken(path, format!("it has \"{key}\" more than once")));
     }
     if let Some(list) = lists.first() {
-        if list.value().and_then(|v| v.as_object()).is_none() {
+        let Some(mut object) = list.value().and_then(|v| v.as_object()) else {
             return Err(broken(path, format!("\"{key}\" is not an object")));
+        };
+        // A nested servers object (Claude Code's local scope: projects.<dir>.mcpServers).
+        for (depth, inner) in keys.iter().enumerate().skip(1) {
+            let props: Vec<CstObjectProp> = object
+                .properties()
+                .into_iter()
+                .filter(|p| p.decoded_name().as_deref() == Some(*inner))
+                .collect();
+            let shown = keys[..=depth].join(".");
+            if props.len() > 1 {
+                return Err(broken(path, format!("it has \"{shown}\" more than once")));
+            }
+            let Some(prop) = props.first() else { break };
+            object = prop
+                .value()
+                .and_then(|v| v.as_object())
+                .ok_or_else(|| broken(path, format!("\"{shown}\" is not an object")))?;
         }
     }
     Ok(root)
 }
 
+/// The object at `keys` below `top`, if every level is there.
+fn object_at(
+    top: jsonc_parser::cst::CstObject,
+    keys: &[&str],
+) -> Option<jsonc_parser::cst::CstObject> {
+    let mut object = top;
+    for key in keys {
+        object = object.object_value(key)?;
+    }
+    Some(object)
+}
+
 /// The servers in a host file, by name; `None` when the file does not exist.
 pub fn entries(path: &Path, key: &str, jsonc: bool) -> Result<Option<Vec<(String, Value)>>> {
+    entries_at(path, &[key], jsonc)
+}
+
+/// [`entries`] of a servers object nested at `keys`.
+pub fn entries_at(path: &Path, keys: &[&str], jsonc: bool) -> Result<Option<Vec<(String, Value)>>> {
     let Some((_, text)) = text_of(path)? else {
         return Ok(None);
     };
     if text.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let root = parse(path, &text, key, jsonc)?;
+    let root = parse(path, &text, keys, jsonc)?;
     let top = root.object_value().expect("parse checked it");
-    let Some(servers) = top.object_value(key) else {
+    let Some(servers) = object_at(top, keys) else {
         return Ok(Some(Vec::new()));
     };
     Ok(Some(
@@ -113,24 +148,43 @@ pub fn plan(
     entries: &[(String, Value)],
     owned: &[String],
 ) -> Result<Option<Vec<u8>>> {
+    plan_at(path, &[key], jsonc, new_doc, entries, owned)
+}
+
+/// [`plan`] for a servers object nested at `keys` (created, level by level, when missing).
+pub fn plan_at(
+    path: &Path,
+    keys: &[&str],
+    jsonc: bool,
+    new_doc: Map<String, Value>,
+    entries: &[(String, Value)],
+    owned: &[String],
+) -> Result<Option<Vec<u8>>> {
+    let key = keys[0];
     let (current, text) = text_of(path)?.unwrap_or_default();
     if text.is_empty() {
         if entries.is_empty() {
             return Ok(None);
         }
         let mut doc = new_doc;
-        let servers: Map<String, Value> = entries.iter().cloned().collect();
-        doc.insert(key.to_owned(), Value::Object(servers));
+        let mut servers = Value::Object(entries.iter().cloned().collect());
+        for inner in keys[1..].iter().rev() {
+            servers = serde_json::json!({ *inner: servers });
+        }
+        doc.insert(key.to_owned(), servers);
         let mut bytes = serde_json::to_vec_pretty(&doc).expect("JSON serializes");
         bytes.push(b'\n');
         return Ok(Some(bytes));
     }
-    let root = parse(path, &text, key, jsonc)?;
+    let root = parse(path, &text, keys, jsonc)?;
     let top = root.object_value().expect("parse checked it");
-    if entries.is_empty() && top.object_value(key).is_none() {
+    if entries.is_empty() && object_at(top.clone(), keys).is_none() {
         return Ok(None);
     }
-    let servers = top.object_value_or_set(key);
+    let mut servers = top.object_value_or_set(key);
+    for inner in &keys[1..] {
+        servers = servers.object_value_or_set(inner);
+    }
     let props = |name: &str| -> Vec<CstObjectProp> {
         servers
             .properties()
