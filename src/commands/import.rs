@@ -30,6 +30,9 @@ pub fn run(args: ImportArgs, home: &CruxHome) -> Result<()> {
     import_hosts(&args, home)
 }
 
+/// A servers object's entries, by name.
+type Entries = Vec<(String, Value)>;
+
 /// One host config file in the import's scope.
 struct HostFileScan {
     host: HostId,
@@ -185,7 +188,7 @@ fn scan(args: &ImportArgs, cwd: &Path) -> Result<Vec<HostFileScan>> {
 
 /// Claude Code's local scope: the servers `claude mcp add` (its default scope) keeps per
 /// project in `~/.claude.json`, under `projects.<dir>.mcpServers`.
-fn claude_local_scopes(path: &Path) -> Result<Vec<(String, Vec<(String, Value)>)>> {
+fn claude_local_scopes(path: &Path) -> Result<Vec<(String, Entries)>> {
     let Some(bytes) = crate::fsutil::read_optional(path)? else {
         return Ok(Vec::new());
     };
