@@ -1039,6 +1039,15 @@ fn report(
                         );
                     }
                 }
+                Status::Skip(why)
+                    if why != "crux's own entry" && why != "no credentials in it" =>
+                {
+                    println!(
+                        "- Left '{}' in {file} as it is: {}",
+                        escape_all(&item.name),
+                        escape_all(why)
+                    );
+                }
                 Status::Failed(why) => {
                     eprintln!(
                         "✗ Not imported '{}' from {file}: {}",
