@@ -57,6 +57,18 @@ pub fn fill(text: &str, values: &BTreeMap<String, Secret>) -> Secret {
     Secret::from(zeroize::Zeroizing::new(out))
 }
 
+/// `text` with every `${VAR}` shown as `<VAR>`, the way crux names a credential it fills in.
+pub fn shown(text: &str) -> String {
+    let values: BTreeMap<String, Secret> = placeholders(text)
+        .into_iter()
+        .map(|v| {
+            let shown = Secret::new(format!("<{v}>"));
+            (v, shown)
+        })
+        .collect();
+    fill(text, &values).expose().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +85,6 @@ mod tests {
         assert_eq!(fill("a=${API_KEY}&b=${B}", &values).expose(), "a=v1&b=${B}");
         assert_eq!(fill("${", &values).expose(), "${");
         assert!(placeholders("no $ here ${} ${1X}").is_empty());
+        assert_eq!(shown("t-${TEAM_TOKEN} ${x-y}"), "t-<TEAM_TOKEN> ${x-y}");
     }
 }
