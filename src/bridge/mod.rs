@@ -11,6 +11,7 @@
 //! logic, [`modern`] the 2026-07-28 logic, era detection, and the translation that lets a
 //! legacy host use a modern-only server. The SSE parser (`crate::sse`) is shared.
 
+pub mod filled;
 mod legacy;
 mod modern;
 mod signals;
@@ -69,9 +70,12 @@ enum Headers<'a> {
 struct Bridge {
     home: CruxHome,
     mcp: ServerName,
+    /// The registered URL, placeholders and all: what errors and logs name.
     url: String,
     http: Http,
     auth: Mutex<Auth>,
+    /// The URL requests go to and the registration's extra headers, credentials filled in.
+    filled: Mutex<filled::Filled>,
     session: Mutex<McpSession>,
     out: Mutex<std::io::Stdout>,
     retry_ms: AtomicU64,
@@ -262,7 +266,10 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     } else {
         Auth::None
     };
-    let port = url::Url::parse(&url)
+    let filled = filled::read(home, &mcp, registered)?;
+    let http = Http::new(Duration::from_secs(3600));
+    http.show_as(&filled.url, &url);
+    let port = url::Url::parse(filled.url.expose())
         .ok()
         .and_then(|u| u.port_or_known_default())
         .unwrap_or(443);
@@ -270,8 +277,9 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         home: home.clone(),
         mcp,
         url,
-        http: Http::new(Duration::from_secs(3600)),
+        http,
         auth: Mutex::new(auth),
+        filled: Mutex::new(filled),
         session: Mutex::new(McpSession::default()),
         out: Mutex::new(std::io::stdout()),
         retry_ms: AtomicU64::new(DEFAULT_RETRY_MS),
@@ -349,6 +357,8 @@ pub fn bearer_header(spec: &BearerSpec, value: &Secret) -> (String, Secret) {
 struct Sent {
     session: Option<String>,
     credential: Option<Secret>,
+    /// The values filled into the URL and extra headers.
+    filled: std::collections::BTreeMap<String, Secret>,
 }
 
 enum Outcome {
@@ -428,8 +438,16 @@ impl Bridge {
     }
 
     fn request_full(&self, method: &str, headers: Headers) -> Result<(ureq::Request, Sent)> {
-        let mut req = self.http.request(method, &self.url);
         let mut sent = Sent::default();
+        let mut req = {
+            let filled = self.filled.lock().unwrap_or_else(|p| p.into_inner());
+            let mut req = self.http.request(method, filled.url.expose());
+            for (name, value) in &filled.headers {
+                req = req.set(name, value.expose());
+            }
+            sent.filled = filled.values.clone();
+            req
+        };
         match headers {
             Headers::Modern(list) => {
                 for (name, value) in list {
@@ -476,7 +494,7 @@ impl Bridge {
             401 if !*recovered => {
                 *recovered = true;
                 let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                self.recover(challenge.as_ref(), sent.credential.as_ref())?;
+                self.recover(challenge.as_ref(), sent.credential.as_ref(), &sent.filled)?;
                 Ok(true)
             }
             401 => Err(Error::failed(
@@ -508,7 +526,12 @@ impl Bridge {
 
     /// After a 401: refresh the OAuth token, or re-read a bearer token the user may have
     /// replaced. An error says what to run.
-    fn recover(&self, challenge: Option<&Challenge>, sent: Option<&Secret>) -> Result<()> {
+    fn recover(
+        &self,
+        challenge: Option<&Challenge>,
+        sent: Option<&Secret>,
+        sent_filled: &std::collections::BTreeMap<String, Secret>,
+    ) -> Result<()> {
         let rejected = || {
             Error::failed(
                 format!(
@@ -519,6 +542,9 @@ impl Bridge {
                 format!("store a valid one: crux mcp auth {}", self.mcp),
             )
         };
+        if self.reread_filled(sent_filled)? {
+            return Ok(());
+        }
         let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
         // Another request already replaced the credential this one carried: just retry.
         let current = match &*auth {
@@ -530,6 +556,7 @@ impl Bridge {
             return Ok(());
         }
         match &mut *auth {
+            Auth::None if !sent_filled.is_empty() => Err(rejected()),
             Auth::None => Err(Error::failed(
                 format!("{} requires authorization", redact_url(&self.url)),
                 format!("register its credential: crux mcp add {} --url <URL> --oauth (or --bearer VAR) --force", self.mcp),
@@ -554,6 +581,28 @@ impl Bridge {
                 )
             }),
         }
+    }
+
+    /// After a 401: reads the values of the URL's and headers' placeholders again, once per
+    /// rejection. `Ok(true)`: they changed (the user stored new ones, or another request
+    /// already re-read them), send again.
+    fn reread_filled(&self, sent: &std::collections::BTreeMap<String, Secret>) -> Result<bool> {
+        if sent.is_empty() {
+            return Ok(false);
+        }
+        let mut filled = self.filled.lock().unwrap_or_else(|p| p.into_inner());
+        if filled.values != *sent {
+            return Ok(true);
+        }
+        let registry = Registry::load_unchecked(&self.home)?;
+        let registered = registry.require(&self.mcp)?;
+        let fresh = filled::read(&self.home, &self.mcp, registered)?;
+        if fresh.values == filled.values {
+            return Ok(false);
+        }
+        self.http.show_as(&fresh.url, &self.url);
+        *filled = fresh;
+        Ok(true)
     }
 }
 

@@ -644,7 +644,16 @@ pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
     if let Some(url) = registered.spec.url() {
         check_destination(&mcp, url, no_url_check)?;
     }
-    let (header, value) = match (
+    let url = registered.spec.url().unwrap_or_default();
+    if !crate::template::placeholders(url).is_empty() {
+        return Err(Error::failed(
+            format!("'{mcp}' has a credential in its URL, which a headers helper cannot fill in"),
+            format!("connect through crux's bridge instead: crux project sync (without --headers-helper); see: crux mcp show {mcp}"),
+        ));
+    }
+    // The registration's extra headers, credentials filled in, then the auth header.
+    let extra = crate::bridge::filled::read(home, &mcp, registered)?.headers;
+    let auth = match (
         &registered.spec.auth.oauth,
         &registered.spec.auth.bearer,
         registered.spec.url(),
@@ -661,24 +670,27 @@ pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
                 ));
             }
             let token = session.token()?;
-            (
+            Some((
                 "Authorization".to_string(),
                 crate::secret::Secret::new(format!("Bearer {}", token.expose())),
-            )
+            ))
         }
         (None, Some(spec), Some(_)) => {
             let value = crate::bridge::bearer_value(home, &mcp, spec)?;
-            crate::bridge::bearer_header(spec, &value)
+            Some(crate::bridge::bearer_header(spec, &value))
         }
-        _ => {
-            return Err(Error::failed(
-                format!("'{mcp}' is not a remote server with a bearer token or OAuth"),
-                format!("see it with: crux mcp show {mcp}"),
-            ))
-        }
+        (None, None, Some(_)) if !extra.is_empty() => None,
+        _ => return Err(Error::failed(
+            format!(
+                "'{mcp}' is not a remote server with a bearer token, OAuth or credential headers"
+            ),
+            format!("see it with: crux mcp show {mcp}"),
+        )),
     };
     let mut map = serde_json::Map::new();
-    map.insert(header, Value::String(value.expose().to_string()));
+    for (header, value) in extra.into_iter().chain(auth) {
+        map.insert(header, Value::String(value.expose().to_string()));
+    }
     println!("{}", Value::Object(map));
     Ok(())
 }
