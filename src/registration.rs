@@ -252,9 +252,15 @@ pub fn describe(name: &str, spec: &ServerSpec, command: Option<&[String]>) -> Ve
         .chain(spec.auth.bearer.iter().map(|b| &b.var));
     for var in vars {
         lines.push(format!(
-            "  credential:  {} (from the keystore)",
-            escape_all(var)
+            "  credential:  {} (from the keystore{})",
+            escape_all(var),
+            spec.sent_in(var)
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default()
         ));
+    }
+    for header in spec.shown_headers() {
+        lines.push(format!("  sent as:     {}", escape_all(&header)));
     }
     if let Some(b) = &spec.auth.bearer {
         lines.push(format!(
