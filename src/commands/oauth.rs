@@ -680,12 +680,14 @@ pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
             Some(crate::bridge::bearer_header(spec, &value))
         }
         (None, None, Some(_)) if !extra.is_empty() => None,
-        _ => return Err(Error::failed(
-            format!(
+        _ => {
+            return Err(Error::failed(
+                format!(
                 "'{mcp}' is not a remote server with a bearer token, OAuth or credential headers"
             ),
-            format!("see it with: crux mcp show {mcp}"),
-        )),
+                format!("see it with: crux mcp show {mcp}"),
+            ))
+        }
     };
     let mut map = serde_json::Map::new();
     for (header, value) in extra.into_iter().chain(auth) {
