@@ -575,6 +575,14 @@ fn a_remote_server_gets_the_credentials_of_its_url_and_headers() {
         stats["expected_ok"].as_u64().unwrap() >= stats["requests"].as_u64().unwrap(),
         "every request carried them: {stats}"
     );
+    crux(&env, &["mcp", "probe", "remote"])
+        .success()
+        .stdout_has("tools     3");
+    assert_eq!(
+        server.stat("expected_missing"),
+        0,
+        "the probe carried them too"
+    );
     // The raw bridge: its stderr and answers name no value.
     let mut bridge = BridgeProcess::start(&env, "remote", &url);
     let init = bridge.initialize();

@@ -453,15 +453,17 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                         Some(spec) => {
                             let mut session =
                                 Session::load(home, &mcp, url, spec.clone(), Interaction::Browser)?;
+                            let filled = crate::bridge::filled::read(home, &mcp, registered)?;
                             run_probe(
-                                HttpTransport::new(url, Some(&mut session)),
+                                HttpTransport::new(url, Some(&mut session)).with_filled(filled),
                                 args.call.as_deref(),
                                 &arguments,
                                 era,
                             )
                         }
                         None => {
-                            let mut transport = HttpTransport::new(url, None);
+                            let filled = crate::bridge::filled::read(home, &mcp, registered)?;
+                            let mut transport = HttpTransport::new(url, None).with_filled(filled);
                             if let Some(spec) = &registered.spec.auth.bearer {
                                 let value = crate::bridge::bearer_value(home, &mcp, spec)?;
                                 let (name, header) = crate::bridge::bearer_header(spec, &value);
