@@ -447,7 +447,13 @@ impl ServerSpec {
         }
         if remote {
             let used = self.remote_vars();
-            if let Some(var) = self.auth.keychain.iter().find(|v| !used.contains(v)) {
+            let bearer = |v: &str| self.auth.bearer.as_ref().is_some_and(|b| b.var == v);
+            if let Some(var) = self
+                .auth
+                .keychain
+                .iter()
+                .find(|v| !used.contains(v) && !bearer(v))
+            {
                 return Err(bad(format!("{var} is a keychain variable, but neither the URL nor a header of this remote server names ${{{var}}}")));
             }
             let in_url = self

@@ -654,3 +654,42 @@ fn a_rejected_url_credential_is_read_again_once_and_never_shown() {
         assert!(!stderr.contains(value.as_str()), "{stderr}");
     }
 }
+
+#[test]
+fn a_headers_helper_prints_the_extra_headers_filled_in() {
+    let env = Env::for_backend("age");
+    let url = "https://mcp.example.com/mcp";
+    crux(&env, &["mcp", "add", "remote", "--url", url]).success();
+    register_placeholders(
+        &env,
+        url,
+        json!({"X-Api-Key": "${X_API_KEY}", "X-Client": "crux"}),
+        &["X_API_KEY"],
+    );
+    let key = random_value("header");
+    env.run_stdin(&["mcp", "auth", "remote", "X_API_KEY", "--stdin"], &key)
+        .success();
+    let dir = env.home().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = env.cmd(&["project", "install", "remote"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mut cmd = env.cmd(&["project", "sync", "--headers-helper"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    let entry = &mcp["mcpServers"]["remote"];
+    assert_eq!(entry["type"], "http", "{entry}");
+    let out = headers(&env, url);
+    out.success();
+    let printed: Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(printed, json!({"X-Api-Key": key, "X-Client": "crux"}));
+    for (path, bytes) in env.all_files() {
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "a credential is in {}",
+            path.display()
+        );
+    }
+}
