@@ -648,6 +648,10 @@ fn a_rejected_url_credential_is_read_again_once_and_never_shown() {
     let init = bridge.initialize();
     let message = init["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("cannot reach"), "{init}");
+    assert!(
+        message.contains("http://${URL_USERINFO}@127.0.0.1:9/mcp"),
+        "{message}"
+    );
     let (_, stderr) = bridge.finish();
     for value in &values {
         assert!(!message.contains(value.as_str()), "{message}");

@@ -288,15 +288,50 @@ pub fn redact_url(url: &str) -> String {
             u.set_query(None);
             u.set_fragment(None);
             let _ = u.set_password(None);
-            u.to_string()
+            placeholders_unescaped(u.as_str())
         }
         Err(_) => sanitize(url.split(['?', '#']).next().unwrap_or("")),
     }
 }
 
+/// A URL with the `${VAR}` placeholders the parser escaped (`$%7BVAR%7D`) written as the
+/// registration has them, so a registered URL reads as the user wrote it.
+fn placeholders_unescaped(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(at) = rest.find("$%7B") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        match after.find("%7D") {
+            Some(end) if crate::names::VarName::parse(&after[..end]).is_ok() => {
+                out.push_str(&format!("${{{}}}", &after[..end]));
+                rest = &after[end + 3..];
+            }
+            _ => {
+                out.push_str("$%7B");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_in_a_redacted_url_read_as_registered() {
+        assert_eq!(
+            redact_url("https://${URL_USERINFO}@h.example/mcp/${P}?api_key=${API_KEY}"),
+            "https://${URL_USERINFO}@h.example/mcp/${P}"
+        );
+        assert_eq!(
+            redact_url("https://h.example/$%7Bnot-a-var%7D"),
+            "https://h.example/$%7Bnot-a-var%7D"
+        );
+    }
 
     #[test]
     fn urls_lose_queries_when_printed() {
