@@ -526,6 +526,12 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         .map(|a| a.as_os_str())
         .ne(expected.iter().map(OsStr::new))
     {
+        if host_expanded(command, &expected, &registered.spec.auth.in_args) {
+            return Err(Error::failed(
+                format!("{mcp}: the MCP host replaced the ${{VAR}} placeholders of the arguments ({}) with variables of its own environment, so crux hands it no credentials", registered.spec.auth.in_args.join(", ")),
+                "remove those variables from the environment the host starts in, then restart it (Claude Code fills in ${VAR} from its own environment)",
+            ));
+        }
         return Err(Error::failed(
             format!("{mcp}: the launcher was asked to start a command other than the registered one, so crux hands it no credentials"),
             format!("regenerate the entry: crux project sync (see the registered command: crux mcp show {mcp})"),
@@ -619,6 +625,23 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         argv,
         environment,
     })
+}
+
+/// Whether `command` is the registered command line but for the words that name an
+/// `in_args` variable, which the host replaced (hosts that expand `${VAR}` in their config
+/// from their own environment do).
+fn host_expanded(command: &[OsString], expected: &[String], in_args: &[String]) -> bool {
+    let named = |word: &str| {
+        crate::template::placeholders(word)
+            .iter()
+            .any(|v| in_args.contains(v))
+    };
+    command.len() == expected.len()
+        && expected.iter().any(|w| named(w))
+        && command
+            .iter()
+            .zip(expected)
+            .all(|(got, want)| got.as_os_str() == OsStr::new(want) || named(want))
 }
 
 fn unbound(mcp: &ServerName, var: &VarName) -> Error {

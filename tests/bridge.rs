@@ -595,6 +595,20 @@ fn a_remote_server_gets_the_credentials_of_its_url_and_headers() {
         }
         assert_not_in_files_or_output(&env, value);
     }
+    // A host that filled the URL's placeholders in from its own environment gets nothing,
+    // and the error does not repeat what it put there.
+    let host_value = random_value("hostenv");
+    let expanded = url.replace("${API_KEY}", &host_value);
+    let mut bridge = BridgeProcess::start(&env, "remote", &expanded);
+    let init = bridge.initialize();
+    let message = init["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("replaced its ${VAR} placeholders"),
+        "{init}"
+    );
+    let (status, stderr) = bridge.finish();
+    assert_eq!(status.code(), Some(78), "{stderr}");
+    assert!(!message.contains(&host_value) && !stderr.contains(&host_value));
     // The headers helper cannot fill in a URL: it says so, and prints nothing.
     let run = headers(&env, &url);
     run.fails(1);

@@ -440,6 +440,26 @@ fn an_in_args_registration_gets_its_credentials_only_for_its_own_command_line() 
             "${API_KEY}",
         ],
     );
+    // A host that fills `${API_KEY}` in from its own environment (Claude Code does) gets
+    // nothing either, and is told why.
+    let host_value = random_value("host");
+    let mut expanded = entry.clone();
+    for arg in expanded["args"].as_array_mut().unwrap() {
+        if arg == "${API_KEY}" {
+            *arg = serde_json::json!(host_value);
+        }
+    }
+    let mut cmd = common::entry_command(&expanded, &env.home());
+    cmd.stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("replaced the ${VAR} placeholders"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&host_value) && !stderr.contains(&key));
+    assert!(!report.exists(), "the server was not started");
     // An entry that moves the placeholder to another argument gets nothing.
     let args = entry["args"].as_array_mut().unwrap();
     args.push(serde_json::json!("--leak=${API_KEY}"));

@@ -236,6 +236,16 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     registered.spec.validate(mcp.as_str())?;
     // Credentials go only to the URL the user registered for this server.
     if registered.spec.url() != Some(url.as_str()) {
+        let named = registered.spec.remote_vars();
+        let registered_url = registered.spec.url().unwrap_or_default();
+        if !named.is_empty() && crate::template::could_fill(registered_url, &url) {
+            // The host expanded the entry's `${VAR}` from its own environment (Claude Code
+            // does): what it put there may be a credential, so it is not shown.
+            return Err(Error::failed(
+                format!("{mcp}: the launcher was not given the registered URL: the MCP host replaced its ${{VAR}} placeholders ({}) with variables of its own environment, so crux sends it no credential", named.join(", ")),
+                format!("remove those variables from the environment the host starts in, then restart it (see the registered URL: crux mcp show {mcp})"),
+            ));
+        }
         return Err(Error::failed(
             format!(
                 "{mcp}: the launcher was asked to connect to {}, not to the registered URL, so crux sends it no credential",
