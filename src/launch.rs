@@ -2,7 +2,9 @@
 //! `CRUX_MCP_NAME` and `CRUX_AUTH_ENV_VARS`, fetches every credential of that server in one
 //! batch per backend — the backend the index recorded for each, never a fresh automatic choice
 //! — runs `external-cli` commands, and `exec`s the server with the credentials added to its
-//! environment and its own `CRUX_*` variables removed. argv is passed through untouched.
+//! environment and its own `CRUX_*` variables removed. argv is passed through untouched, but
+//! for the `${VAR}` placeholders of a registration's `in_args` credentials, which are filled
+//! in (those credentials go in the arguments only, not in the environment).
 //!
 //! Credentials go only to what the user approved: the command line registered for that server
 //! (resolved to absolute paths when it was registered, never looked up in the launch-time
@@ -458,7 +460,11 @@ fn launch_error(e: Error) -> Error {
 
 /// What the launcher starts the server with.
 pub struct Prepared {
+    /// Credentials added to the server's environment.
     pub credentials: Vec<(VarName, Secret)>,
+    /// The command line with the `in_args` credentials filled in (`${VAR}` replaced), when
+    /// the registration gives any in the arguments; else the command runs as it came.
+    pub argv: Option<Vec<Secret>>,
     pub environment: Environment,
 }
 
@@ -499,6 +505,7 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
     if vars.is_empty() {
         return Ok(Prepared {
             credentials: Vec::new(),
+            argv: None,
             environment: Environment::default(),
         });
     }
@@ -519,6 +526,12 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         .map(|a| a.as_os_str())
         .ne(expected.iter().map(OsStr::new))
     {
+        if host_expanded(command, &expected, &registered.spec.auth.in_args) {
+            return Err(Error::failed(
+                format!("{mcp}: the MCP host replaced the ${{VAR}} placeholders of the arguments ({}) with variables of its own environment, so crux hands it no credentials", registered.spec.auth.in_args.join(", ")),
+                "remove those variables from the environment the host starts in, then restart it (Claude Code fills in ${VAR} from its own environment)",
+            ));
+        }
         return Err(Error::failed(
             format!("{mcp}: the launcher was asked to start a command other than the registered one, so crux hands it no credentials"),
             format!("regenerate the entry: crux project sync (see the registered command: crux mcp show {mcp})"),
@@ -533,6 +546,14 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
             format!("{mcp}: {var} is not one of the server's declared variables"),
             format!("regenerate the entry: crux project sync (see: crux mcp show {mcp})"),
         ));
+    }
+    // The arguments need their credentials whatever the entry lists (it lists them all).
+    let mut vars = vars;
+    for var in &registered.spec.auth.in_args {
+        let var = VarName::parse(var)?;
+        if !vars.contains(&var) {
+            vars.push(var);
+        }
     }
     let environment = Environment::for_server(&registered.spec);
     let external = &registered.spec.auth.external_cli;
@@ -577,8 +598,23 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         let secret = run_external(&mcp, var, registered, &environment)?;
         values.insert(var.clone(), secret);
     }
+    let auth = &registered.spec.auth;
+    // The registered command line (compared above) with `${VAR}` filled in: in_args
+    // credentials go there, and only there.
+    let argv = (!auth.in_args.is_empty()).then(|| {
+        let in_args: BTreeMap<String, Secret> = values
+            .iter()
+            .filter(|(v, _)| auth.in_args(v.as_str()))
+            .map(|(v, s)| (v.to_string(), s.clone()))
+            .collect();
+        expected
+            .iter()
+            .map(|word| crate::template::fill(word, &in_args))
+            .collect()
+    });
     let credentials = vars
         .into_iter()
+        .filter(|v| !auth.in_args(v.as_str()))
         .map(|v| {
             let s = values.remove(&v).expect("every variable was collected");
             (v, s)
@@ -586,8 +622,26 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         .collect();
     Ok(Prepared {
         credentials,
+        argv,
         environment,
     })
+}
+
+/// Whether `command` is the registered command line but for the words that name an
+/// `in_args` variable, which the host replaced (hosts that expand `${VAR}` in their config
+/// from their own environment do).
+fn host_expanded(command: &[OsString], expected: &[String], in_args: &[String]) -> bool {
+    let named = |word: &str| {
+        crate::template::placeholders(word)
+            .iter()
+            .any(|v| in_args.contains(v))
+    };
+    command.len() == expected.len()
+        && expected.iter().any(|w| named(w))
+        && command
+            .iter()
+            .zip(expected)
+            .all(|(got, want)| got.as_os_str() == OsStr::new(want) || named(want))
 }
 
 fn unbound(mcp: &ServerName, var: &VarName) -> Error {
@@ -684,7 +738,10 @@ fn run_external(
 
 fn exec(command: &[OsString], prepared: &Prepared) -> Error {
     let mut cmd = Command::new(&command[0]);
-    cmd.args(&command[1..]);
+    match &prepared.argv {
+        Some(argv) => cmd.args(argv.iter().skip(1).map(|a| a.expose())),
+        None => cmd.args(&command[1..]),
+    };
     prepared.environment.apply(&mut cmd);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("CRUX_") {

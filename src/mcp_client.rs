@@ -389,6 +389,9 @@ pub struct HttpTransport<'a> {
     token: Option<Secret>,
     /// A static credential header (a bearer server's), sent with every request.
     header: Option<(String, Secret)>,
+    /// The URL requests go to when it has credentials filled in (`url` is then its
+    /// placeholder form, which errors name), and the registration's extra headers.
+    filled: Option<crate::bridge::filled::Filled>,
     era: Era,
     tools: ToolHeaders,
     rejected: Option<u16>,
@@ -400,6 +403,26 @@ impl<'a> HttpTransport<'a> {
     pub fn with_header(mut self, name: String, value: Secret) -> Self {
         self.header = Some((name, value));
         self
+    }
+
+    /// Sends to the URL and with the extra headers of a registration's `${VAR}` placeholders,
+    /// filled in; errors keep naming the placeholder URL.
+    pub fn with_filled(mut self, filled: crate::bridge::filled::Filled) -> Self {
+        self.http.show_as(&filled.url, &self.url);
+        self.filled = Some(filled);
+        self
+    }
+
+    /// The URL requests go to.
+    fn wire_url(&self) -> &str {
+        self.filled
+            .as_ref()
+            .map_or(self.url.as_str(), |f| f.url.expose())
+    }
+
+    /// The extra headers of a registration, filled in.
+    fn extra_headers(&self) -> impl Iterator<Item = &(String, Secret)> {
+        self.filled.iter().flat_map(|f| f.headers.iter())
     }
 
     pub fn protocol_version(&mut self, version: &str) {
@@ -415,6 +438,7 @@ impl<'a> HttpTransport<'a> {
             auth,
             token: None,
             header: None,
+            filled: None,
             era: Era::Legacy,
             tools: ToolHeaders::default(),
             rejected: None,
@@ -436,7 +460,7 @@ impl<'a> HttpTransport<'a> {
         loop {
             let mut req = self
                 .http
-                .request("POST", &self.url)
+                .request("POST", self.wire_url())
                 .set("Accept", "application/json, text/event-stream")
                 .set("Content-Type", "application/json");
             if self.era == Era::Modern {
@@ -458,7 +482,7 @@ impl<'a> HttpTransport<'a> {
                 crate::redact::remember(t);
                 req = req.set("Authorization", &format!("Bearer {}", t.expose()));
             }
-            if let Some((name, value)) = &self.header {
+            for (name, value) in self.header.iter().chain(self.extra_headers()) {
                 crate::redact::remember(value);
                 req = req.set(name, value.expose());
             }
@@ -620,12 +644,12 @@ impl Transport for HttpTransport<'_> {
         };
         let mut req = self
             .http
-            .request("DELETE", &self.url)
+            .request("DELETE", self.wire_url())
             .set("Mcp-Session-Id", &sid);
         if let Some(t) = &self.token {
             req = req.set("Authorization", &format!("Bearer {}", t.expose()));
         }
-        if let Some((name, value)) = &self.header {
+        for (name, value) in self.header.iter().chain(self.extra_headers()) {
             req = req.set(name, value.expose());
         }
         let _ = self.http.send(req, None);

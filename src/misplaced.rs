@@ -7,6 +7,8 @@
 use crate::error::{sanitize, Error, Result};
 use crate::names::looks_like_token;
 use crate::registry::{ServerSpec, Source};
+use crate::secret::Secret;
+use std::collections::BTreeMap;
 
 /// Flag names (lowercase, `_` as `-`, without dashes) whose value is a credential.
 const SECRET_FLAG_ENDINGS: &[&str] = &[
@@ -77,36 +79,81 @@ pub fn secret_name(name: &str) -> bool {
     SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
 }
 
-/// A URL with user info, or a query parameter that carries a credential.
-fn url_problem(url: &str) -> Option<&'static str> {
-    let parsed = url::Url::parse(url).ok()?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
+/// What a `${VAR}` placeholder of a declared variable reads as while checking: a plain word
+/// that is no credential.
+const MARKER: &str = "cruxplaceholder";
+
+/// `text` with every `${VAR}` of a declared keychain variable replaced by `with`.
+fn without_placeholders(text: &str, spec: &ServerSpec, with: &str) -> String {
+    let values: BTreeMap<String, Secret> = spec
+        .auth
+        .keychain
+        .iter()
+        .map(|v| (v.clone(), Secret::new(with)))
+        .collect();
+    crate::template::fill(text, &values).expose().to_string()
+}
+
+/// Whether `word` is exactly `${VAR}` of a declared keychain variable.
+fn pure_placeholder(word: &str, spec: &ServerSpec) -> bool {
+    word.strip_prefix("${")
+        .and_then(|w| w.strip_suffix('}'))
+        .is_some_and(|var| spec.auth.keychain.iter().any(|k| k == var))
+}
+
+/// A URL with user info, or a query parameter that carries a credential. User info, or a
+/// query value, that is a placeholder alone is the registration's way to put it there.
+fn url_problem(url: &str, spec: &ServerSpec) -> Option<&'static str> {
+    let url = without_placeholders(url, spec, MARKER);
+    let parsed = url::Url::parse(&url).ok()?;
+    let placeholder = |s: &str| s == MARKER;
+    if !(parsed.username().is_empty() || placeholder(parsed.username()))
+        || !parsed.password().is_none_or(placeholder)
+    {
         return Some("its URL carries a user name or password");
     }
     for (key, value) in parsed.query_pairs() {
+        if placeholder(&value) {
+            continue;
+        }
         let key = key.to_ascii_lowercase();
         let secret_name = key
             .split(['_', '-', '.'])
             .any(|part| SECRET_QUERY_PARTS.contains(&part));
-        if secret_name || looks_like_token(&value) {
+        if secret_name || looks_like_token(&value) || value.contains(MARKER) {
             return Some("its URL carries a credential in its query");
         }
     }
     None
 }
 
+/// A header whose value holds a literal credential: only placeholders may carry one.
+fn header_problem(name: &str, value: &str, spec: &ServerSpec) -> bool {
+    let literal = without_placeholders(value, spec, " ");
+    let credential_name = secret_name(&name.replace('-', "_"))
+        || ["AUTHORIZATION", "COOKIE", "KEY", "AUTH"]
+            .iter()
+            .any(|w| name.to_ascii_uppercase().split('-').any(|p| p == *w));
+    let has_placeholder = literal != value;
+    (credential_name && !has_placeholder)
+        || literal
+            .split(['=', ':', ',', ';', '"', '\'', ' ', '\t'])
+            .any(looks_like_token)
+}
+
 /// Words of a command line, arguments or a shell command that are (or follow the flag of) a
-/// credential.
-fn words_problem(words: &[String]) -> Option<&'static str> {
+/// credential. A flag's value that is `${VAR}` of a declared variable (`placeholder`) is the
+/// launcher's to fill in.
+fn words_problem(words: &[String], placeholder: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     for (i, word) in words.iter().enumerate() {
         if let Some((flag, value)) = word.split_once('=') {
-            if secret_flag(flag) && !value.is_empty() {
+            if secret_flag(flag) && !value.is_empty() && !placeholder(value) {
                 return Some("an argument gives a credential to a --token/--api-key-style flag");
             }
         }
         if secret_flag(word) {
             if let Some(next) = words.get(i + 1).filter(|n| !n.starts_with('-')) {
-                if !next.is_empty() {
+                if !next.is_empty() && !placeholder(next) {
                     return Some(
                         "an argument gives a credential to a --token/--api-key-style flag",
                     );
@@ -127,7 +174,7 @@ fn words_problem(words: &[String]) -> Option<&'static str> {
 pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
     let n = sanitize(name);
     if let Source::Url { url } = &spec.source {
-        if let Some(what) = url_problem(url) {
+        if let Some(what) = url_problem(url, spec) {
             return Err(refused(
                 name,
                 what,
@@ -135,7 +182,7 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
             ));
         }
     }
-    if let Some(what) = words_problem(&spec.args) {
+    if let Some(what) = words_problem(&spec.args, &|w| pure_placeholder(w, spec)) {
         return Err(refused(
             name,
             what,
@@ -156,7 +203,7 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
         let url_secret = url::Url::parse(value)
             .ok()
             .is_some_and(|u| u.password().is_some());
-        if url_secret || words_problem(std::slice::from_ref(value)).is_some() {
+        if url_secret || words_problem(std::slice::from_ref(value), &|_| false).is_some() {
             return Err(refused(
                 name,
                 &format!(
@@ -170,7 +217,22 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
             ));
         }
     }
-    if let (Some(bearer), Source::Url { url }) = (&spec.auth.bearer, &spec.source) {
+    for (header, value) in &spec.auth.headers {
+        if header_problem(header, value, spec) {
+            return Err(refused(
+                name,
+                &format!("the header {} holds a credential", sanitize(header)),
+                format!("name a keychain variable in its value instead (like \"{}: ${{VAR}}\"), stored with: crux mcp auth {n}", sanitize(header)),
+            ));
+        }
+    }
+    let sent: Option<String> = spec
+        .auth
+        .bearer
+        .as_ref()
+        .map(|b| b.var.clone())
+        .or_else(|| (!spec.remote_vars().is_empty()).then(|| spec.remote_vars().join(", ")));
+    if let (Some(var), Source::Url { url }) = (&sent, &spec.source) {
         let plain = url::Url::parse(url).is_ok_and(|u| {
             u.scheme() == "http"
                 && !matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
@@ -182,9 +244,12 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
                 format!(
                     "server '{}': its URL is plain http to another machine, which would send {} in clear text",
                     sanitize(name),
-                    sanitize(&bearer.var)
+                    sanitize(var)
                 ),
-                format!("register its https URL: crux mcp add {n} --url https://… --bearer {} --force", sanitize(&bearer.var)),
+                match &spec.auth.bearer {
+                    Some(b) => format!("register its https URL: crux mcp add {n} --url https://… --bearer {} --force", sanitize(&b.var)),
+                    None => format!("register its https URL (see the definition: crux mcp show {n})"),
+                },
             ));
         }
     }
@@ -211,7 +276,7 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
     for command in commands {
         let words = shlex::split(command)
             .unwrap_or_else(|| command.split_whitespace().map(str::to_string).collect());
-        if words_problem(&words).is_some() {
+        if words_problem(&words, &|_| false).is_some() {
             return Err(refused(
                 name,
                 "an external-cli or setup command holds a credential",
@@ -357,5 +422,84 @@ mod tests {
             .external_cli
             .insert("GITHUB_TOKEN".into(), "gh auth token".into());
         check("x", &s).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    fn with(source: Source, args: &[&str], keychain: &[&str]) -> ServerSpec {
+        ServerSpec {
+            source,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            tags: vec![],
+            env: Default::default(),
+            allow_env: vec![],
+            auth: crate::registry::AuthSpec {
+                keychain: keychain.iter().map(|k| k.to_string()).collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn url(u: &str, keychain: &[&str]) -> ServerSpec {
+        with(Source::Url { url: u.into() }, &[], keychain)
+    }
+
+    #[test]
+    fn placeholders_of_declared_variables_are_where_credentials_may_be_named() {
+        let cmd = || Source::Command {
+            command: "/usr/bin/srv".into(),
+        };
+        check(
+            "x",
+            &with(cmd(), &["--api-key", "${API_KEY}"], &["API_KEY"]),
+        )
+        .unwrap();
+        check("x", &with(cmd(), &["--token=${API_KEY}"], &["API_KEY"])).unwrap();
+        check(
+            "x",
+            &url("https://h.example/mcp?api_key=${API_KEY}", &["API_KEY"]),
+        )
+        .unwrap();
+        check(
+            "x",
+            &url("https://${URL_USERINFO}@h.example/mcp", &["URL_USERINFO"]),
+        )
+        .unwrap();
+        // Not declared, or not the placeholder alone: refused as before.
+        assert!(check("x", &with(cmd(), &["--api-key", "${API_KEY}"], &[])).is_err());
+        assert!(check("x", &with(cmd(), &["--token=x${API_KEY}"], &["API_KEY"])).is_err());
+        assert!(check("x", &url("https://h.example/mcp?api_key=${API_KEY}", &[])).is_err());
+        assert!(check("x", &url("https://h.example/mcp?api_key=a${K}", &["K"])).is_err());
+        assert!(check("x", &url("https://u:${K}x@h.example/mcp", &["K"])).is_err());
+    }
+
+    #[test]
+    fn header_values_carry_credentials_only_in_placeholders() {
+        let token = format!("ghp_{}", "aB3".repeat(12));
+        let header = |name: &str, value: &str| {
+            let mut s = url("https://h.example/mcp", &["K"]);
+            s.auth.headers.insert(name.into(), value.into());
+            check("x", &s)
+        };
+        header("X-Api-Key", "${K}").unwrap();
+        header("X-Team", "t-${K}").unwrap();
+        header("X-Client", "crux").unwrap();
+        for (name, value) in [
+            ("X-Api-Key", "k1"),
+            ("Authorization", "Basic dXNlcjpwdw=="),
+            ("X-Team", token.as_str()),
+            ("X-Team", &format!("${{K}} {token}")),
+        ] {
+            let e = header(name, value).unwrap_err().render();
+            assert!(!e.contains(&token) && !e.contains("dXNlcjpwdw"), "{e}");
+            assert!(e.contains("fix: "), "{e}");
+        }
+        // Credentials in the URL or headers go over plain http to another machine: refused.
+        let mut s = url("http://h.example/mcp", &["K"]);
+        s.auth.headers.insert("X-K".into(), "${K}".into());
+        assert!(check("x", &s).is_err());
     }
 }

@@ -252,9 +252,15 @@ pub fn describe(name: &str, spec: &ServerSpec, command: Option<&[String]>) -> Ve
         .chain(spec.auth.bearer.iter().map(|b| &b.var));
     for var in vars {
         lines.push(format!(
-            "  credential:  {} (from the keystore)",
-            escape_all(var)
+            "  credential:  {} (from the keystore{})",
+            escape_all(var),
+            spec.sent_in(var)
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default()
         ));
+    }
+    for header in spec.shown_headers() {
+        lines.push(format!("  sent as:     {}", escape_all(&header)));
     }
     if let Some(b) = &spec.auth.bearer {
         lines.push(format!(
@@ -331,4 +337,41 @@ pub fn bind(home: &CruxHome, name: &str, fingerprint: &str) -> Result<()> {
     let mut index = Index::load(home)?;
     index.bind_all(name, fingerprint);
     index.save(home)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_arguments_and_headers_are_described_where_they_go() {
+        let stdio: ServerSpec = serde_json::from_value(serde_json::json!({
+            "source": {"type": "command", "command": "/usr/bin/srv"},
+            "args": ["--api-key", "${API_KEY}"],
+            "auth": {"keychain": ["API_KEY", "OTHER"], "in_args": ["API_KEY"]},
+        }))
+        .unwrap();
+        let lines = describe("s", &stdio, None);
+        assert!(
+            lines.contains(&"  credential:  API_KEY (from the keystore, in the arguments)".into()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"  credential:  OTHER (from the keystore)".into()));
+        let remote: ServerSpec = serde_json::from_value(serde_json::json!({
+            "source": {"type": "url", "url": "https://h.example/mcp?api_key=${API_KEY}"},
+            "auth": {
+                "keychain": ["API_KEY", "TEAM_TOKEN"],
+                "headers": {"X-Team": "t-${TEAM_TOKEN}"},
+            },
+        }))
+        .unwrap();
+        let lines = describe("r", &remote, None);
+        for line in [
+            "  credential:  API_KEY (from the keystore, in the URL)",
+            "  credential:  TEAM_TOKEN (from the keystore, in a header)",
+            "  sent as:     X-Team: t-<TEAM_TOKEN>",
+        ] {
+            assert!(lines.contains(&line.to_string()), "{line}: {lines:?}");
+        }
+    }
 }

@@ -159,6 +159,37 @@ impl AuthSpec {
         vars.extend(self.external_cli.keys().cloned());
         vars
     }
+
+    /// Whether a keychain variable reaches the server in its arguments, not its environment.
+    pub fn in_args(&self, var: &str) -> bool {
+        self.in_args.iter().any(|v| v == var)
+    }
+}
+
+/// Headers crux sets itself on a remote server's requests (compared without case); a
+/// registration's own headers may not replace them. Names starting with `Mcp-` are the
+/// protocol's.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "accept",
+    "host",
+    "connection",
+    "transfer-encoding",
+    "last-event-id",
+    "user-agent",
+];
+
+/// Whether a header name is crux's or the protocol's to set.
+pub fn reserved_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("mcp-") || RESERVED_HEADERS.contains(&lower.as_str())
+}
+
+/// Whether text is an HTTP header name (an RFC 9110 token).
+pub fn header_name_ok(name: &str) -> bool {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    !name.is_empty() && name.chars().all(token)
 }
 
 /// A server definition, as stored in the registry and copied into a project's `crux.json`.
@@ -342,6 +373,98 @@ impl ServerSpec {
         if self.auth.external_cli.values().any(|c| c.trim().is_empty()) {
             return Err(bad("an external-cli command is empty".into()));
         }
+        self.validate_placeholders(&bad)
+    }
+
+    /// The `${VAR}` rules: every `in_args` variable is named in the arguments, a remote server's
+    /// URL and headers only its keychain variables, and a remote server has no keychain
+    /// variable it does not send.
+    fn validate_placeholders(&self, bad: &dyn Fn(String) -> Error) -> Result<()> {
+        let keychain = |v: &str| self.auth.keychain.iter().any(|k| k == v);
+        let remote = matches!(self.source, Source::Url { .. });
+        let in_args: Vec<String> = self
+            .args
+            .iter()
+            .flat_map(|a| crate::template::placeholders(a))
+            .collect();
+        for var in &self.auth.in_args {
+            VarName::parse(var)?;
+            if remote {
+                return Err(bad(format!(
+                    "{var} is given in the arguments, but a remote (url) server has none"
+                )));
+            }
+            if !keychain(var) {
+                return Err(bad(format!(
+                    "{var} is given in the arguments but is not a keychain variable"
+                )));
+            }
+            if !in_args.contains(var) {
+                return Err(bad(format!(
+                    "{var} is given in the arguments, but no argument holds ${{{var}}}"
+                )));
+            }
+        }
+        if !remote && !self.auth.headers.is_empty() {
+            return Err(bad("headers are for remote (url) servers".into()));
+        }
+        let auth_header = match (&self.auth.bearer, &self.auth.oauth) {
+            (Some(b), _) => Some(b.header_name.as_str()),
+            (None, Some(_)) => Some("Authorization"),
+            (None, None) => None,
+        };
+        for (header, value) in &self.auth.headers {
+            if !header_name_ok(header) {
+                return Err(bad(format!(
+                    "'{}' is not a valid HTTP header name",
+                    sanitize(header)
+                )));
+            }
+            if reserved_header(header)
+                || auth_header.is_some_and(|a| a.eq_ignore_ascii_case(header))
+            {
+                return Err(bad(format!("the header {header} is one crux sets itself")));
+            }
+            if value.contains(['\r', '\n', '\0']) {
+                return Err(bad(format!(
+                    "the value of the header {header} has a line break or NUL byte"
+                )));
+            }
+        }
+        let named = self
+            .url()
+            .into_iter()
+            .chain(self.auth.headers.values().map(String::as_str));
+        for text in named {
+            if let Some(var) = crate::template::placeholders(text)
+                .into_iter()
+                .find(|v| !keychain(v))
+            {
+                return Err(bad(format!(
+                    "${{{var}}} is not one of the server's keychain variables"
+                )));
+            }
+        }
+        if remote {
+            let used = self.remote_vars();
+            let bearer = |v: &str| self.auth.bearer.as_ref().is_some_and(|b| b.var == v);
+            if let Some(var) = self
+                .auth
+                .keychain
+                .iter()
+                .find(|v| !used.contains(v) && !bearer(v))
+            {
+                return Err(bad(format!("{var} is a keychain variable, but neither the URL nor a header of this remote server names ${{{var}}}")));
+            }
+            let in_url = self
+                .url()
+                .is_some_and(|u| !crate::template::placeholders(u).is_empty());
+            if in_url && self.auth.oauth.is_some() {
+                return Err(bad(
+                    "a server signed in with OAuth has no ${VAR} in its URL".into(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -363,6 +486,61 @@ impl ServerSpec {
             kinds.push("bearer");
         }
         kinds
+    }
+
+    /// The keychain variables a remote server's URL and extra headers name as `${VAR}`, in
+    /// order, each once: what the bridge fills in before it sends anything.
+    pub fn remote_vars(&self) -> Vec<String> {
+        let mut vars: Vec<String> = Vec::new();
+        let texts = self
+            .url()
+            .into_iter()
+            .chain(self.auth.headers.values().map(String::as_str));
+        for text in texts {
+            for var in crate::template::placeholders(text) {
+                if self.auth.keychain.contains(&var) && !vars.contains(&var) {
+                    vars.push(var);
+                }
+            }
+        }
+        vars
+    }
+
+    /// Whether the bridge sends this remote server a credential: a bearer token, OAuth, or
+    /// keychain variables in its URL or headers.
+    pub fn remote_credentials(&self) -> bool {
+        self.url().is_some()
+            && (self.auth.oauth.is_some()
+                || self.auth.bearer.is_some()
+                || !self.remote_vars().is_empty()
+                || !self.auth.headers.is_empty())
+    }
+
+    /// Where a keychain variable reaches the server when it is not the environment: "in the
+    /// arguments", "in the URL", "in a header", or both of the last two.
+    pub fn sent_in(&self, var: &str) -> Option<&'static str> {
+        if self.auth.in_args(var) {
+            return Some("in the arguments");
+        }
+        let names = |text: &str| crate::template::placeholders(text).iter().any(|v| v == var);
+        let url = self.url().is_some_and(names);
+        let header = self.auth.headers.values().any(|v| names(v));
+        match (url, header) {
+            (true, true) => Some("in the URL and a header"),
+            (true, false) => Some("in the URL"),
+            (false, true) => Some("in a header"),
+            (false, false) => None,
+        }
+    }
+
+    /// The registration's extra headers as `Name: value`, each `${VAR}` shown as `<VAR>`
+    /// (escape them before printing).
+    pub fn shown_headers(&self) -> Vec<String> {
+        self.auth
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", crate::template::shown(value)))
+            .collect()
     }
 
     /// The remote server's URL, for `url` sources.
@@ -596,4 +774,142 @@ pub fn not_registered(name: &ServerName) -> Error {
         format!("no server named '{name}' is registered"),
         format!("register it: crux mcp add {name} --npx <package> (see crux mcp list)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stdio(args: &[&str], keychain: &[&str], in_args: &[&str]) -> ServerSpec {
+        let mut s = ServerSpec {
+            source: Source::Command {
+                command: "/usr/bin/srv".into(),
+            },
+            args: args.iter().map(|a| a.to_string()).collect(),
+            tags: vec![],
+            env: BTreeMap::new(),
+            allow_env: vec![],
+            auth: AuthSpec::default(),
+        };
+        s.auth.keychain = keychain.iter().map(|k| k.to_string()).collect();
+        s.auth.in_args = in_args.iter().map(|k| k.to_string()).collect();
+        s
+    }
+
+    fn remote(url: &str, headers: &[(&str, &str)], keychain: &[&str]) -> ServerSpec {
+        let mut s = stdio(&[], keychain, &[]);
+        s.source = Source::Url { url: url.into() };
+        s.auth.headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        s
+    }
+
+    #[test]
+    fn credentials_in_arguments_are_declared_keychain_variables_the_arguments_name() {
+        stdio(&["--api-key", "${API_KEY}"], &["API_KEY"], &["API_KEY"])
+            .validate("s")
+            .unwrap();
+        stdio(
+            &["--api-key=${API_KEY}", "x"],
+            &["API_KEY", "OTHER"],
+            &["API_KEY"],
+        )
+        .validate("s")
+        .unwrap();
+        for bad in [
+            stdio(&["--api-key", "${API_KEY}"], &[], &["API_KEY"]),
+            stdio(&["--api-key", "KEY"], &["API_KEY"], &["API_KEY"]),
+            stdio(&["${bad-name}"], &[], &["bad-name"]),
+        ] {
+            let e = bad.validate("s").unwrap_err().render();
+            assert!(e.contains("fix: "), "{e}");
+        }
+        let mut s = remote("https://h.example/mcp?k=${API_KEY}", &[], &["API_KEY"]);
+        s.auth.in_args = vec!["API_KEY".into()];
+        assert!(s.validate("s").is_err(), "a remote server has no arguments");
+    }
+
+    #[test]
+    fn remote_placeholders_name_keychain_variables_and_headers_are_valid() {
+        let ok = remote(
+            "https://${URL_USERINFO}@h.example/mcp?api_key=${API_KEY}",
+            &[("X-Api-Key", "${X_API_KEY}"), ("X-Team", "t-${TEAM_TOKEN}")],
+            &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
+        );
+        ok.validate("r").unwrap();
+        assert_eq!(
+            ok.remote_vars(),
+            vec!["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"]
+        );
+        assert!(ok.remote_credentials());
+        assert_eq!(ok.sent_in("TEAM_TOKEN"), Some("in a header"));
+        assert_eq!(ok.sent_in("API_KEY"), Some("in the URL"));
+        assert_eq!(
+            ok.shown_headers(),
+            vec!["X-Api-Key: <X_API_KEY>", "X-Team: t-<TEAM_TOKEN>"]
+        );
+        let bad = [
+            // A placeholder of an undeclared variable.
+            remote("https://h.example/mcp?k=${K}", &[], &[]),
+            remote("https://h.example/mcp", &[("X-K", "${K}")], &[]),
+            // A keychain variable the remote server never sends.
+            remote("https://h.example/mcp", &[], &["K"]),
+            // Header names: not a token, or crux's own.
+            remote("https://h.example/mcp", &[("X K", "${K}")], &["K"]),
+            remote(
+                "https://h.example/mcp",
+                &[("Mcp-Session-Id", "${K}")],
+                &["K"],
+            ),
+            remote(
+                "https://h.example/mcp",
+                &[("mcp-protocol-version", "${K}")],
+                &["K"],
+            ),
+            remote("https://h.example/mcp", &[("Mcp-Method", "${K}")], &["K"]),
+            remote("https://h.example/mcp", &[("Mcp-Name", "${K}")], &["K"]),
+            remote("https://h.example/mcp", &[("Content-Type", "${K}")], &["K"]),
+            remote("https://h.example/mcp", &[("accept", "${K}")], &["K"]),
+            remote("https://h.example/mcp", &[("Host", "${K}")], &["K"]),
+            remote(
+                "https://h.example/mcp",
+                &[("Content-Length", "${K}")],
+                &["K"],
+            ),
+            // Values that would split the request.
+            remote(
+                "https://h.example/mcp",
+                &[("X-K", "${K}\r\nX-Evil: 1")],
+                &["K"],
+            ),
+            remote("https://h.example/mcp", &[("X-K", "${K}\n")], &["K"]),
+            remote("https://h.example/mcp", &[("X-K", "${K}\0")], &["K"]),
+        ];
+        for s in bad {
+            let e = s.validate("r").unwrap_err().render();
+            assert!(e.contains("fix: ") && !e.contains("X-Evil"), "{e}");
+        }
+        // Headers are for remote servers; a stdio server's go in its environment.
+        let mut s = stdio(&[], &["K"], &[]);
+        s.auth.headers.insert("X-K".into(), "${K}".into());
+        assert!(s.validate("s").is_err());
+        // The bearer's header is the bearer's.
+        let mut s = remote(
+            "https://h.example/mcp",
+            &[("authorization", "${K}")],
+            &["K"],
+        );
+        s.auth.bearer = Some(BearerSpec {
+            var: "T".into(),
+            header_name: "Authorization".into(),
+            header_prefix: "Bearer".into(),
+        });
+        assert!(s.validate("r").is_err());
+        // Registrations without placeholders are as they were.
+        let plain = remote("https://h.example/mcp", &[], &[]);
+        plain.validate("r").unwrap();
+        assert!(!plain.remote_credentials());
+    }
 }

@@ -179,8 +179,10 @@ pub fn entry_for(
         let Source::Url { url } = &spec.source else {
             unreachable!("only url has no command line")
         };
-        let authenticated = spec.auth.oauth.is_some() || spec.auth.bearer.is_some();
-        if let (true, Some(prefix)) = (authenticated, headers_helper) {
+        let authenticated = spec.remote_credentials();
+        // A headers helper cannot fill `${VAR}` in the URL the host connects to.
+        let url_filled = !crate::template::placeholders(url).is_empty();
+        if let (true, false, Some(prefix)) = (authenticated, url_filled, headers_helper) {
             return json!({
                 "type": "http",
                 "url": url,
@@ -280,6 +282,7 @@ fn needs_launcher(servers: &[(String, &Registered)]) -> bool {
         !r.spec.auth.launch_vars().is_empty()
             || r.spec.auth.oauth.is_some()
             || r.spec.auth.bearer.is_some()
+            || r.spec.remote_credentials()
             || matches!(r.spec.source, Source::Url { .. })
     })
 }

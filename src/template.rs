@@ -57,6 +57,44 @@ pub fn fill(text: &str, values: &BTreeMap<String, Secret>) -> Secret {
     Secret::from(zeroize::Zeroizing::new(out))
 }
 
+/// Whether `text` could be `template` with some of its placeholders replaced by any text: how
+/// a host that expands `${VAR}` in its config from its own environment passes it on.
+pub fn could_fill(template: &str, text: &str) -> bool {
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for (start, end) in spans(template) {
+        pieces.push(&template[at..start]);
+        at = end;
+    }
+    pieces.push(&template[at..]);
+    let [first, middle @ .., last] = pieces.as_slice() else {
+        return template == text;
+    };
+    let Some(rest) = text.strip_prefix(first).and_then(|r| r.strip_suffix(last)) else {
+        return false;
+    };
+    let mut rest = rest;
+    for piece in middle {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `text` with every `${VAR}` shown as `<VAR>`, the way crux names a credential it fills in.
+pub fn shown(text: &str) -> String {
+    let values: BTreeMap<String, Secret> = placeholders(text)
+        .into_iter()
+        .map(|v| {
+            let shown = Secret::new(format!("<{v}>"));
+            (v, shown)
+        })
+        .collect();
+    fill(text, &values).expose().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +111,12 @@ mod tests {
         assert_eq!(fill("a=${API_KEY}&b=${B}", &values).expose(), "a=v1&b=${B}");
         assert_eq!(fill("${", &values).expose(), "${");
         assert!(placeholders("no $ here ${} ${1X}").is_empty());
+        assert_eq!(shown("t-${TEAM_TOKEN} ${x-y}"), "t-<TEAM_TOKEN> ${x-y}");
+        let url = "https://${U}@h/mcp?k=${K}";
+        assert!(could_fill(url, url));
+        assert!(could_fill(url, "https://${U}@h/mcp?k=v"));
+        assert!(could_fill(url, "https://a:b@h/mcp?k="));
+        assert!(!could_fill(url, "https://a@evil/mcp?x=v"));
+        assert!(!could_fill("plain", "other"));
     }
 }

@@ -464,3 +464,250 @@ fn concurrent_requests_on_a_lost_session_share_one_new_session() {
     let (status, _) = bridge.finish();
     assert!(status.success());
 }
+
+/// Turns the registered remote server `remote` into one whose URL is `url` and whose extra
+/// headers are `headers`, with `keychain` its keychain variables: what `crux import` writes
+/// for a host config that had credentials in its URL and headers (`crux mcp add` registers
+/// no such server by hand).
+fn register_placeholders(env: &Env, url: &str, headers: Value, keychain: &[&str]) {
+    let path = env.crux_home().join("registry.json");
+    let mut registry: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let server = &mut registry["servers"]["remote"];
+    server["source"]["url"] = json!(url);
+    server["auth"] = json!({"keychain": keychain, "headers": headers});
+    std::fs::write(&path, serde_json::to_vec_pretty(&registry).unwrap()).unwrap();
+}
+
+/// A remote server that checks a query parameter, URL userinfo (as Basic auth) and two
+/// headers on every request, and the age-backed home that registered it with placeholders.
+struct Placeholders {
+    server: Server,
+    env: Env,
+    url: String,
+    values: Vec<String>,
+}
+
+fn placeholders_setup() -> Placeholders {
+    setup_kit();
+    let api_key = random_value("query");
+    let password = random_value("userinfo");
+    let x_api_key = random_value("header");
+    let team = random_value("team");
+    let expect = json!({
+        "query": {"api_key": api_key},
+        "basic": format!("crux:{password}"),
+        "headers": {"X-Api-Key": x_api_key, "X-Team": format!("t-{team}")},
+    });
+    let server = Server::start_with_env(
+        "bearer-server.mjs",
+        &[],
+        &[("CRUX_TEST_EXPECT", &expect.to_string())],
+    );
+    let env = Env::for_backend("age");
+    crux(&env, &["mcp", "add", "remote", "--url", &server.mcp()]).success();
+    let url = server
+        .mcp()
+        .replacen("http://", "http://${URL_USERINFO}@", 1)
+        + "?api_key=${API_KEY}";
+    register_placeholders(
+        &env,
+        &url,
+        json!({"X-Api-Key": "${X_API_KEY}", "X-Team": "t-${TEAM_TOKEN}"}),
+        &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
+    );
+    let userinfo = format!("crux:{password}");
+    for (var, value) in [
+        ("URL_USERINFO", &userinfo),
+        ("API_KEY", &api_key),
+        ("X_API_KEY", &x_api_key),
+        ("TEAM_TOKEN", &team),
+    ] {
+        env.run_stdin(&["mcp", "auth", "remote", var, "--stdin"], value)
+            .success();
+    }
+    Placeholders {
+        server,
+        env,
+        url,
+        values: vec![api_key, password, x_api_key, team],
+    }
+}
+
+#[test]
+fn a_remote_server_gets_the_credentials_of_its_url_and_headers() {
+    let Placeholders {
+        server,
+        env,
+        url,
+        values,
+    } = placeholders_setup();
+    let show = crux(&env, &["mcp", "show", "remote"]);
+    show.success()
+        .stdout_has("in the URL")
+        .stdout_has("in a header")
+        .stdout_has("sent as:  X-Team: t-<TEAM_TOKEN>");
+    let dir = install(&env);
+    let mut cmd = env.cmd(&["project", "status"]);
+    cmd.current_dir(&dir);
+    let status = env.run_cmd(cmd, None);
+    assert!(
+        !status.stdout().contains("not stored"),
+        "{}",
+        status.stdout()
+    );
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    assert_eq!(
+        mcp["mcpServers"]["remote"]["env"]["CRUX_BRIDGE_URL"],
+        url.as_str()
+    );
+    // A real client through the generated entry.
+    let call = inspector(&dir, &["--method", "tools/call", "--tool-name", "whoami"]);
+    call.success().stdout_has("ok");
+    python_client(&dir, &["echo", r#"{"message":"filled in"}"#])
+        .success()
+        .stdout_has("filled in");
+    let stats = server.stats();
+    assert_eq!(stats["expected_missing"], 0, "{stats}");
+    assert_eq!(stats["unauthorized"], 0, "{stats}");
+    assert!(stats["tool_calls"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(
+        stats["expected_ok"].as_u64().unwrap() >= stats["requests"].as_u64().unwrap(),
+        "every request carried them: {stats}"
+    );
+    crux(&env, &["mcp", "probe", "remote"])
+        .success()
+        .stdout_has("tools     3");
+    assert_eq!(
+        server.stat("expected_missing"),
+        0,
+        "the probe carried them too"
+    );
+    // The raw bridge: its stderr and answers name no value.
+    let mut bridge = BridgeProcess::start(&env, "remote", &url);
+    let init = bridge.initialize();
+    assert!(init["result"]["serverInfo"].is_object(), "{init}");
+    let (status, stderr) = bridge.finish();
+    assert!(status.success(), "{stderr}");
+    for value in &values {
+        for output in [call.stdout(), call.stderr(), stderr.clone()] {
+            assert!(!output.contains(value.as_str()), "{output}");
+        }
+        assert_not_in_files_or_output(&env, value);
+    }
+    // A host that filled the URL's placeholders in from its own environment gets nothing,
+    // and the error does not repeat what it put there.
+    let host_value = random_value("hostenv");
+    let expanded = url.replace("${API_KEY}", &host_value);
+    let mut bridge = BridgeProcess::start(&env, "remote", &expanded);
+    let init = bridge.initialize();
+    let message = init["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("replaced its ${VAR} placeholders"),
+        "{init}"
+    );
+    let (status, stderr) = bridge.finish();
+    assert_eq!(status.code(), Some(78), "{stderr}");
+    assert!(!message.contains(&host_value) && !stderr.contains(&host_value));
+    // The headers helper cannot fill in a URL: it says so, and prints nothing.
+    let run = headers(&env, &url);
+    run.fails(1);
+    assert!(run.stdout().is_empty());
+}
+
+#[test]
+fn a_rejected_url_credential_is_read_again_once_and_never_shown() {
+    let Placeholders {
+        server,
+        env,
+        url,
+        values,
+    } = placeholders_setup();
+    let wrong = random_value("wrong");
+    env.run_stdin(&["mcp", "auth", "remote", "API_KEY", "--stdin"], &wrong)
+        .success();
+    let mut bridge = BridgeProcess::start(&env, "remote", &url);
+    let init = bridge.initialize();
+    let message = init["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("rejected") && message.contains("crux mcp auth remote"),
+        "{init}"
+    );
+    assert!(!message.contains(&wrong), "{message}");
+    // The user stores the right value while the bridge runs: the next 401 reads it again.
+    env.run_stdin(&["mcp", "auth", "remote", "API_KEY", "--stdin"], &values[0])
+        .success();
+    let init = bridge.initialize();
+    assert!(init["result"]["serverInfo"].is_object(), "{init}");
+    let call = bridge.request("tools/call", json!({"name": "whoami", "arguments": {}}));
+    assert_eq!(call["result"]["content"][0]["text"], "ok", "{call}");
+    let (status, stderr) = bridge.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(server.stat("expected_missing") >= 1);
+    for value in values.iter().chain([&wrong]) {
+        assert!(!stderr.contains(value.as_str()), "{stderr}");
+        assert_not_in_files_or_output(&env, value);
+    }
+    // A server that cannot be reached: the error names the placeholder URL, not the filled one.
+    let dead = url.replace(&server.mcp().replace("http://", ""), "127.0.0.1:9/mcp");
+    drop(server);
+    register_placeholders(
+        &env,
+        &dead,
+        json!({"X-Api-Key": "${X_API_KEY}", "X-Team": "t-${TEAM_TOKEN}"}),
+        &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
+    );
+    crux(&env, &["mcp", "bind", "remote", "--yes"]).success();
+    let mut bridge = BridgeProcess::start(&env, "remote", &dead);
+    let init = bridge.initialize();
+    let message = init["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot reach"), "{init}");
+    assert!(
+        message.contains("http://${URL_USERINFO}@127.0.0.1:9/mcp"),
+        "{message}"
+    );
+    let (_, stderr) = bridge.finish();
+    for value in &values {
+        assert!(!message.contains(value.as_str()), "{message}");
+        assert!(!stderr.contains(value.as_str()), "{stderr}");
+    }
+}
+
+#[test]
+fn a_headers_helper_prints_the_extra_headers_filled_in() {
+    let env = Env::for_backend("age");
+    let url = "https://mcp.example.com/mcp";
+    crux(&env, &["mcp", "add", "remote", "--url", url]).success();
+    register_placeholders(
+        &env,
+        url,
+        json!({"X-Api-Key": "${X_API_KEY}", "X-Client": "crux"}),
+        &["X_API_KEY"],
+    );
+    let key = random_value("header");
+    env.run_stdin(&["mcp", "auth", "remote", "X_API_KEY", "--stdin"], &key)
+        .success();
+    let dir = env.home().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = env.cmd(&["project", "install", "remote"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mut cmd = env.cmd(&["project", "sync", "--headers-helper"]);
+    cmd.current_dir(&dir);
+    env.run_cmd(cmd, None).success();
+    let mcp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".mcp.json")).unwrap()).unwrap();
+    let entry = &mcp["mcpServers"]["remote"];
+    assert_eq!(entry["type"], "http", "{entry}");
+    let out = headers(&env, url);
+    out.success();
+    let printed: Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(printed, json!({"X-Api-Key": key, "X-Client": "crux"}));
+    for (path, bytes) in env.all_files() {
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "a credential is in {}",
+            path.display()
+        );
+    }
+}

@@ -318,3 +318,155 @@ fn odd_paths_are_quoted_in_the_installed_launcher() {
     assert!(std::fs::read_to_string(&s.report).unwrap().contains("K=v"));
     assert!(!std::path::Path::new("pwned").exists() && !s.env.dir.path().join("pwned").exists());
 }
+
+#[test]
+fn in_args_credentials_reach_the_arguments_only() {
+    let key = random_value("argkey");
+    let other = random_value("other");
+    let env = Env::for_backend("age");
+    let server = write_server(env.dir.path());
+    let report = env.dir.path().join("report.txt");
+    let (_, entry) = common::install_entry(
+        &env,
+        "stand-in",
+        &[
+            "--command",
+            server.to_str().unwrap(),
+            "--keychain",
+            "API_KEY,OTHER",
+            "--value",
+            &format!("API_KEY={key}"),
+            "--value",
+            &format!("OTHER={other}"),
+            "--",
+            report.to_str().unwrap(),
+            "--api-key",
+            "${API_KEY}",
+            "--flag=${UNDECLARED}",
+        ],
+    );
+    // The host file holds the placeholder; the launcher fetches both.
+    assert_eq!(entry["env"]["CRUX_AUTH_ENV_VARS"], "API_KEY,OTHER");
+    let args: Vec<&str> = entry["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(args.contains(&"${API_KEY}"), "{entry}");
+    let show = env.run(&["mcp", "show", "stand-in", "--json"]);
+    let show: serde_json::Value = serde_json::from_str(&show.success().stdout()).unwrap();
+    assert_eq!(show["auth"]["in_args"], serde_json::json!(["API_KEY"]));
+    let sent_in: Vec<&serde_json::Value> = show["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["sent_in"])
+        .collect();
+    assert_eq!(
+        sent_in,
+        [
+            &serde_json::json!("in the arguments"),
+            &serde_json::Value::Null
+        ]
+    );
+    env.run(&["mcp", "show", "stand-in"])
+        .success()
+        .stdout_has("in the arguments");
+
+    let mut cmd = common::entry_command(&entry, &env.home());
+    cmd.stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    let cmdline = text.lines().nth(1).unwrap();
+    assert!(
+        cmdline.contains(&format!("--api-key {key} ")),
+        "the value is in argv: {cmdline}"
+    );
+    // Only declared variables are filled in; OTHER, named in no argument, goes in the env.
+    assert!(cmdline.contains("--flag=${UNDECLARED}"), "{cmdline}");
+    let environment: Vec<&str> = text.lines().skip(2).collect();
+    assert!(
+        !environment
+            .iter()
+            .any(|l| l.contains(&key) || l.starts_with("API_KEY=")),
+        "an in_args credential is not in the environment: {text}"
+    );
+    assert!(
+        environment.contains(&format!("OTHER={other}").as_str()),
+        "{text}"
+    );
+    for output in [&out.stdout, &out.stderr] {
+        assert!(!output.windows(key.len()).any(|w| w == key.as_bytes()));
+    }
+    let printed = env.printed.borrow();
+    assert!(!printed.windows(key.len()).any(|w| w == key.as_bytes()));
+    for (path, bytes) in env.all_files() {
+        if path != report {
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "the value is in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_in_args_registration_gets_its_credentials_only_for_its_own_command_line() {
+    let key = random_value("argkey");
+    let env = Env::for_backend("age");
+    let server = write_server(env.dir.path());
+    let report = env.dir.path().join("report.txt");
+    let (_, mut entry) = common::install_entry(
+        &env,
+        "stand-in",
+        &[
+            "--command",
+            server.to_str().unwrap(),
+            "--keychain",
+            "API_KEY",
+            "--value",
+            &format!("API_KEY={key}"),
+            "--",
+            report.to_str().unwrap(),
+            "--api-key",
+            "${API_KEY}",
+        ],
+    );
+    // A host that fills `${API_KEY}` in from its own environment (Claude Code does) gets
+    // nothing either, and is told why.
+    let host_value = random_value("host");
+    let mut expanded = entry.clone();
+    for arg in expanded["args"].as_array_mut().unwrap() {
+        if arg == "${API_KEY}" {
+            *arg = serde_json::json!(host_value);
+        }
+    }
+    let mut cmd = common::entry_command(&expanded, &env.home());
+    cmd.stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("replaced the ${VAR} placeholders"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&host_value) && !stderr.contains(&key));
+    assert!(!report.exists(), "the server was not started");
+    // An entry that moves the placeholder to another argument gets nothing.
+    let args = entry["args"].as_array_mut().unwrap();
+    args.push(serde_json::json!("--leak=${API_KEY}"));
+    let mut cmd = common::entry_command(&entry, &env.home());
+    cmd.stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(!report.exists(), "the server was not started");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&key));
+}

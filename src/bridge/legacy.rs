@@ -319,7 +319,7 @@ impl Bridge {
                     Ok((resp, sent)) if resp.status == 401 => {
                         let challenge =
                             Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                        if b.recover(challenge.as_ref(), sent.credential.as_ref())
+                        if b.recover(challenge.as_ref(), sent.credential.as_ref(), &sent.filled)
                             .is_err()
                         {
                             failures += 1;

@@ -11,6 +11,7 @@
 //! logic, [`modern`] the 2026-07-28 logic, era detection, and the translation that lets a
 //! legacy host use a modern-only server. The SSE parser (`crate::sse`) is shared.
 
+pub mod filled;
 mod legacy;
 mod modern;
 mod signals;
@@ -69,9 +70,12 @@ enum Headers<'a> {
 struct Bridge {
     home: CruxHome,
     mcp: ServerName,
+    /// The registered URL, placeholders and all: what errors and logs name.
     url: String,
     http: Http,
     auth: Mutex<Auth>,
+    /// The URL requests go to and the registration's extra headers, credentials filled in.
+    filled: Mutex<filled::Filled>,
     session: Mutex<McpSession>,
     out: Mutex<std::io::Stdout>,
     retry_ms: AtomicU64,
@@ -232,6 +236,16 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     registered.spec.validate(mcp.as_str())?;
     // Credentials go only to the URL the user registered for this server.
     if registered.spec.url() != Some(url.as_str()) {
+        let named = registered.spec.remote_vars();
+        let registered_url = registered.spec.url().unwrap_or_default();
+        if !named.is_empty() && crate::template::could_fill(registered_url, &url) {
+            // The host expanded the entry's `${VAR}` from its own environment (Claude Code
+            // does): what it put there may be a credential, so it is not shown.
+            return Err(Error::failed(
+                format!("{mcp}: the launcher was not given the registered URL: the MCP host replaced its ${{VAR}} placeholders ({}) with variables of its own environment, so crux sends it no credential", named.join(", ")),
+                format!("remove those variables from the environment the host starts in, then restart it (see the registered URL: crux mcp show {mcp})"),
+            ));
+        }
         return Err(Error::failed(
             format!(
                 "{mcp}: the launcher was asked to connect to {}, not to the registered URL, so crux sends it no credential",
@@ -262,7 +276,10 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
     } else {
         Auth::None
     };
-    let port = url::Url::parse(&url)
+    let filled = filled::read(home, &mcp, registered)?;
+    let http = Http::new(Duration::from_secs(3600));
+    http.show_as(&filled.url, &url);
+    let port = url::Url::parse(filled.url.expose())
         .ok()
         .and_then(|u| u.port_or_known_default())
         .unwrap_or(443);
@@ -270,8 +287,9 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         home: home.clone(),
         mcp,
         url,
-        http: Http::new(Duration::from_secs(3600)),
+        http,
         auth: Mutex::new(auth),
+        filled: Mutex::new(filled),
         session: Mutex::new(McpSession::default()),
         out: Mutex::new(std::io::stdout()),
         retry_ms: AtomicU64::new(DEFAULT_RETRY_MS),
@@ -349,6 +367,8 @@ pub fn bearer_header(spec: &BearerSpec, value: &Secret) -> (String, Secret) {
 struct Sent {
     session: Option<String>,
     credential: Option<Secret>,
+    /// The values filled into the URL and extra headers.
+    filled: std::collections::BTreeMap<String, Secret>,
 }
 
 enum Outcome {
@@ -428,8 +448,16 @@ impl Bridge {
     }
 
     fn request_full(&self, method: &str, headers: Headers) -> Result<(ureq::Request, Sent)> {
-        let mut req = self.http.request(method, &self.url);
         let mut sent = Sent::default();
+        let mut req = {
+            let filled = self.filled.lock().unwrap_or_else(|p| p.into_inner());
+            let mut req = self.http.request(method, filled.url.expose());
+            for (name, value) in &filled.headers {
+                req = req.set(name, value.expose());
+            }
+            sent.filled = filled.values.clone();
+            req
+        };
         match headers {
             Headers::Modern(list) => {
                 for (name, value) in list {
@@ -476,7 +504,7 @@ impl Bridge {
             401 if !*recovered => {
                 *recovered = true;
                 let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-                self.recover(challenge.as_ref(), sent.credential.as_ref())?;
+                self.recover(challenge.as_ref(), sent.credential.as_ref(), &sent.filled)?;
                 Ok(true)
             }
             401 => Err(Error::failed(
@@ -508,7 +536,12 @@ impl Bridge {
 
     /// After a 401: refresh the OAuth token, or re-read a bearer token the user may have
     /// replaced. An error says what to run.
-    fn recover(&self, challenge: Option<&Challenge>, sent: Option<&Secret>) -> Result<()> {
+    fn recover(
+        &self,
+        challenge: Option<&Challenge>,
+        sent: Option<&Secret>,
+        sent_filled: &std::collections::BTreeMap<String, Secret>,
+    ) -> Result<()> {
         let rejected = || {
             Error::failed(
                 format!(
@@ -519,6 +552,9 @@ impl Bridge {
                 format!("store a valid one: crux mcp auth {}", self.mcp),
             )
         };
+        if self.reread_filled(sent_filled)? {
+            return Ok(());
+        }
         let mut auth = self.auth.lock().unwrap_or_else(|p| p.into_inner());
         // Another request already replaced the credential this one carried: just retry.
         let current = match &*auth {
@@ -530,6 +566,7 @@ impl Bridge {
             return Ok(());
         }
         match &mut *auth {
+            Auth::None if !sent_filled.is_empty() => Err(rejected()),
             Auth::None => Err(Error::failed(
                 format!("{} requires authorization", redact_url(&self.url)),
                 format!("register its credential: crux mcp add {} --url <URL> --oauth (or --bearer VAR) --force", self.mcp),
@@ -554,6 +591,28 @@ impl Bridge {
                 )
             }),
         }
+    }
+
+    /// After a 401: reads the values of the URL's and headers' placeholders again, once per
+    /// rejection. `Ok(true)`: they changed (the user stored new ones, or another request
+    /// already re-read them), send again.
+    fn reread_filled(&self, sent: &std::collections::BTreeMap<String, Secret>) -> Result<bool> {
+        if sent.is_empty() {
+            return Ok(false);
+        }
+        let mut filled = self.filled.lock().unwrap_or_else(|p| p.into_inner());
+        if filled.values != *sent {
+            return Ok(true);
+        }
+        let registry = Registry::load_unchecked(&self.home)?;
+        let registered = registry.require(&self.mcp)?;
+        let fresh = filled::read(&self.home, &self.mcp, registered)?;
+        if fresh.values == filled.values {
+            return Ok(false);
+        }
+        self.http.show_as(&fresh.url, &self.url);
+        *filled = fresh;
+        Ok(true)
     }
 }
 

@@ -917,14 +917,14 @@ impl Bridge {
     /// One listen stream, relayed until it ends. `Ok(false)`: the server refused it for good.
     fn listen_once(&self, listen: &Value) -> Result<bool> {
         let headers = protocol::standard_headers(listen);
-        let (req, _) = self.request_full("POST", Headers::Modern(&headers))?;
+        let (req, sent) = self.request_full("POST", Headers::Modern(&headers))?;
         let req = req
             .set("Accept", "application/json, text/event-stream")
             .set("Content-Type", "application/json");
         let resp = self.http.send(req, Some(listen.to_string().as_bytes()))?;
         if resp.status == 401 {
             let challenge = Challenge::from_headers(&resp.all_headers("www-authenticate"));
-            self.recover(challenge.as_ref(), None)?;
+            self.recover(challenge.as_ref(), None, &sent.filled)?;
             return Ok(true);
         }
         if !resp.ok() || !resp.content_type().starts_with("text/event-stream") {

@@ -111,7 +111,11 @@ fn auth_server(home: &CruxHome, mcp: &ServerName, refresh: bool) -> Result<()> {
         )
     })?;
     if registered.spec.auth.oauth.is_some() {
-        return super::oauth::sign_in(home, mcp, registered);
+        super::oauth::sign_in(home, mcp, registered)?;
+        // Headers of an OAuth server may name keychain variables too.
+        if registered.spec.auth.keychain.is_empty() {
+            return Ok(());
+        }
     }
     let (vars, setup) = needs(home, registered, mcp, refresh)?;
     if vars.is_empty() && !setup {

@@ -66,7 +66,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             allow_env.push(var);
         }
     }
-    let spec = ServerSpec {
+    let mut spec = ServerSpec {
         source,
         args: argv,
         tags: args
@@ -90,6 +90,22 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             ..AuthSpec::default()
         },
     };
+    // `--args '--api-key ${API_KEY}' --keychain API_KEY`: a keychain variable the arguments
+    // name reaches the server there, filled in by the launcher, and not in its environment.
+    if spec.url().is_none() {
+        let named: Vec<String> = spec
+            .args
+            .iter()
+            .flat_map(|a| crate::template::placeholders(a))
+            .collect();
+        spec.auth.in_args = spec
+            .auth
+            .keychain
+            .iter()
+            .filter(|v| named.contains(v))
+            .cloned()
+            .collect();
+    }
     if !args.oauth && args.oauth_args.any() {
         return Err(Error::usage(
             "OAuth options (--client-id, --scopes, --grant, …) need --oauth",
@@ -588,7 +604,7 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
         let creds: Vec<_> = status
             .iter()
             .map(|(v, c)| serde_json::json!({
-                "variable": v, "stored": c.is_some(),
+                "variable": v, "stored": c.is_some(), "sent_in": r.spec.sent_in(v),
                 "bound": c.as_ref().map(|c| bound(c) || r.spec.auth.oauth.is_some()),
                 "backend": c.as_ref().map(|c| c.backend), "stored_at": c.as_ref().map(|c| &c.stored_at)}))
             .collect();
@@ -676,6 +692,9 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
             ),
             None => println!("{label} {var} — missing (store it: crux mcp auth {name})"),
         }
+        if let Some(place) = r.spec.sent_in(var) {
+            println!("          {place}");
+        }
         if let Some(b) = r.spec.auth.bearer.as_ref().filter(|b| &b.var == var) {
             println!(
                 "          sent as `{}: {}{}<{var}>`",
@@ -684,6 +703,9 @@ pub fn show(home: &CruxHome, name: &str, json: bool) -> Result<()> {
                 if b.header_prefix.is_empty() { "" } else { " " }
             );
         }
+    }
+    for header in r.spec.shown_headers() {
+        println!("sent as:  {}", escape_all(&header));
     }
     if let Some(oauth) = &r.spec.auth.oauth {
         let grant = match oauth.grant {

@@ -453,15 +453,17 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                         Some(spec) => {
                             let mut session =
                                 Session::load(home, &mcp, url, spec.clone(), Interaction::Browser)?;
+                            let filled = crate::bridge::filled::read(home, &mcp, registered)?;
                             run_probe(
-                                HttpTransport::new(url, Some(&mut session)),
+                                HttpTransport::new(url, Some(&mut session)).with_filled(filled),
                                 args.call.as_deref(),
                                 &arguments,
                                 era,
                             )
                         }
                         None => {
-                            let mut transport = HttpTransport::new(url, None);
+                            let filled = crate::bridge::filled::read(home, &mcp, registered)?;
+                            let mut transport = HttpTransport::new(url, None).with_filled(filled);
                             if let Some(spec) = &registered.spec.auth.bearer {
                                 let value = crate::bridge::bearer_value(home, &mcp, spec)?;
                                 let (name, header) = crate::bridge::bearer_header(spec, &value);
@@ -644,7 +646,16 @@ pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
     if let Some(url) = registered.spec.url() {
         check_destination(&mcp, url, no_url_check)?;
     }
-    let (header, value) = match (
+    let url = registered.spec.url().unwrap_or_default();
+    if !crate::template::placeholders(url).is_empty() {
+        return Err(Error::failed(
+            format!("'{mcp}' has a credential in its URL, which a headers helper cannot fill in"),
+            format!("connect through crux's bridge instead: crux project sync (without --headers-helper); see: crux mcp show {mcp}"),
+        ));
+    }
+    // The registration's extra headers, credentials filled in, then the auth header.
+    let extra = crate::bridge::filled::read(home, &mcp, registered)?.headers;
+    let auth = match (
         &registered.spec.auth.oauth,
         &registered.spec.auth.bearer,
         registered.spec.url(),
@@ -661,24 +672,29 @@ pub fn headers(home: &CruxHome, name: &str, no_url_check: bool) -> Result<()> {
                 ));
             }
             let token = session.token()?;
-            (
+            Some((
                 "Authorization".to_string(),
                 crate::secret::Secret::new(format!("Bearer {}", token.expose())),
-            )
+            ))
         }
         (None, Some(spec), Some(_)) => {
             let value = crate::bridge::bearer_value(home, &mcp, spec)?;
-            crate::bridge::bearer_header(spec, &value)
+            Some(crate::bridge::bearer_header(spec, &value))
         }
+        (None, None, Some(_)) if !extra.is_empty() => None,
         _ => {
             return Err(Error::failed(
-                format!("'{mcp}' is not a remote server with a bearer token or OAuth"),
+                format!(
+                "'{mcp}' is not a remote server with a bearer token, OAuth or credential headers"
+            ),
                 format!("see it with: crux mcp show {mcp}"),
             ))
         }
     };
     let mut map = serde_json::Map::new();
-    map.insert(header, Value::String(value.expose().to_string()));
+    for (header, value) in extra.into_iter().chain(auth) {
+        map.insert(header, Value::String(value.expose().to_string()));
+    }
     println!("{}", Value::Object(map));
     Ok(())
 }

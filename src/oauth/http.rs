@@ -33,6 +33,9 @@ pub struct Http {
     agent: ureq::Agent,
     /// Follows redirects: for credential-free metadata GETs only.
     follow: ureq::Agent,
+    /// A URL with credentials filled in, and the placeholder form errors show instead
+    /// (shared: a bridge that re-reads the credentials after a 401 updates it).
+    shown: std::sync::Arc<std::sync::Mutex<Option<(Secret, String)>>>,
 }
 
 pub struct Response {
@@ -59,6 +62,39 @@ impl Http {
         Http {
             agent: builder().redirects(0).build(),
             follow: builder().redirects(5).build(),
+            shown: Default::default(),
+        }
+    }
+
+    /// Requests to `wire` (a URL with credentials filled in) are named `shown` (its
+    /// placeholder form) in every error and [`Response::url`]: the filled URL is never shown.
+    pub fn show_as(&self, wire: &Secret, shown: &str) {
+        let mut current = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        *current = (wire.expose() != shown).then(|| (wire.clone(), shown.to_string()));
+    }
+
+    /// The URL as errors may show it.
+    fn shown_url(&self, url: &str) -> String {
+        let scrubbed = self.scrub(url);
+        let current = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        match &*current {
+            Some((_, shown)) if scrubbed != url => shown.clone(),
+            _ => url.to_string(),
+        }
+    }
+
+    /// `text` with the filled URL (raw or as ureq writes it) replaced by its placeholder form.
+    fn scrub(&self, text: &str) -> String {
+        let current = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        match &*current {
+            Some((wire, shown)) => {
+                let mut out = text.replace(wire.expose(), shown);
+                if let Ok(parsed) = url::Url::parse(wire.expose()) {
+                    out = out.replace(parsed.as_str(), shown);
+                }
+                out
+            }
+            None => text.to_string(),
         }
     }
 
@@ -108,13 +144,16 @@ impl Http {
     }
 
     pub fn send(&self, req: ureq::Request, body: Option<&[u8]>) -> Result<Response> {
-        let url = req.url().to_string();
+        let wire = zeroize::Zeroizing::new(req.url().to_string());
+        let url = self.shown_url(&wire);
         let result = match body {
             Some(bytes) => req.send_bytes(bytes),
             None => req.call(),
         };
         match result {
-            Ok(inner) if (300..400).contains(&inner.status()) => Err(redirected(&url, &inner)),
+            Ok(inner) if (300..400).contains(&inner.status()) => {
+                Err(redirected(&wire, &url, &inner))
+            }
             Ok(inner) | Err(ureq::Error::Status(_, inner)) => Ok(Response {
                 status: inner.status(),
                 url: redact_url(&url),
@@ -138,7 +177,7 @@ impl Http {
                     std::error::Error::source(&t)
                         .map(|s| s.to_string())
                         .or_else(|| t.message().map(str::to_string))
-                        .map(|m| format!(" ({})", sanitize(&m)))
+                        .map(|m| format!(" ({})", sanitize(&self.scrub(&m))))
                         .unwrap_or_default()
                 ),
                 "check the URL and your network connection, then try again",
@@ -149,10 +188,10 @@ impl Http {
 
 /// A redirect crux did not follow: where it pointed, by origin only (its path or query may
 /// carry a code or a token).
-fn redirected(url: &str, resp: &ureq::Response) -> Error {
+fn redirected(wire: &str, url: &str, resp: &ureq::Response) -> Error {
     let target = resp
         .header("location")
-        .and_then(|l| url::Url::parse(url).ok()?.join(l).ok())
+        .and_then(|l| url::Url::parse(wire).ok()?.join(l).ok())
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|| "an unreadable location".into());
     Error::failed(
@@ -249,15 +288,50 @@ pub fn redact_url(url: &str) -> String {
             u.set_query(None);
             u.set_fragment(None);
             let _ = u.set_password(None);
-            u.to_string()
+            placeholders_unescaped(u.as_str())
         }
         Err(_) => sanitize(url.split(['?', '#']).next().unwrap_or("")),
     }
 }
 
+/// A URL with the `${VAR}` placeholders the parser escaped (`$%7BVAR%7D`) written as the
+/// registration has them, so a registered URL reads as the user wrote it.
+fn placeholders_unescaped(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(at) = rest.find("$%7B") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        match after.find("%7D") {
+            Some(end) if crate::names::VarName::parse(&after[..end]).is_ok() => {
+                out.push_str(&format!("${{{}}}", &after[..end]));
+                rest = &after[end + 3..];
+            }
+            _ => {
+                out.push_str("$%7B");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_in_a_redacted_url_read_as_registered() {
+        assert_eq!(
+            redact_url("https://${URL_USERINFO}@h.example/mcp/${P}?api_key=${API_KEY}"),
+            "https://${URL_USERINFO}@h.example/mcp/${P}"
+        );
+        assert_eq!(
+            redact_url("https://h.example/$%7Bnot-a-var%7D"),
+            "https://h.example/$%7Bnot-a-var%7D"
+        );
+    }
 
     #[test]
     fn urls_lose_queries_when_printed() {

@@ -23,12 +23,16 @@ import { exitWhenTold, listen, log, parseFlags, printReadyLine } from './common.
 
 const opts = parseFlags({ 'json-response': 'boolean', resumable: 'boolean' }, { 'json-response': false, resumable: false });
 
+// Credentials a request must carry besides (or instead of) the bearer token, from env
+// CRUX_TEST_EXPECT (JSON, never argv, never logged): {"query": {name: value}, "headers":
+// {name: value}, "basic": "user:password"} (URL userinfo, which clients send as Basic auth).
+const expect = JSON.parse(process.env.CRUX_TEST_EXPECT ?? 'null');
 const expected = process.env.CRUX_TEST_BEARER_TOKEN;
-if (!expected) {
-  process.stderr.write('bearer-server: set CRUX_TEST_BEARER_TOKEN to the token /mcp must accept\n');
+if (!expected && !expect) {
+  process.stderr.write('bearer-server: set CRUX_TEST_BEARER_TOKEN to the token /mcp must accept (or CRUX_TEST_EXPECT)\n');
   process.exit(2);
 }
-const expectedBuf = Buffer.from(expected, 'utf8');
+const expectedBuf = Buffer.from(expected ?? '', 'utf8');
 
 const stats = {
   requests: 0, // every HTTP request to /mcp (any method, authorized or not)
@@ -40,6 +44,8 @@ const stats = {
   get_streams: 0, // authorized GET /mcp handed to a live session (standalone stream or resume)
   resumes: 0, // of those, GETs carrying Last-Event-ID
   tool_calls: 0, // tools/call requests that reached a tool
+  expected_ok: 0, // /mcp requests that carried every CRUX_TEST_EXPECT credential
+  expected_missing: 0, // /mcp requests that lacked one (answered 401)
   sessions: 0 // sessions alive now (filled in by GET /stats)
 };
 
@@ -106,7 +112,31 @@ const mcpUrl = `${base}/mcp`;
 
 const rpcError = (res, status, code, message) => res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 
+const same = (got, want) => {
+  const a = Buffer.from(String(got ?? ''), 'utf8');
+  const b = Buffer.from(String(want), 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+/** Whether a request carries every CRUX_TEST_EXPECT credential (query, headers, Basic). */
+function expectOk(req) {
+  if (!expect) return true;
+  const query = new URL(req.originalUrl, 'http://x').searchParams;
+  for (const [name, value] of Object.entries(expect.query ?? {})) {
+    if (!same(query.get(name), value)) return false;
+  }
+  for (const [name, value] of Object.entries(expect.headers ?? {})) {
+    if (!same(req.headers[name.toLowerCase()], value)) return false;
+  }
+  if (expect.basic !== undefined) {
+    const m = /^basic (.+)$/i.exec(String(req.headers.authorization ?? ''));
+    if (!m || !same(Buffer.from(m[1], 'base64').toString('utf8'), expect.basic)) return false;
+  }
+  return true;
+}
+
 function tokenOk(header) {
+  if (expected === undefined) return true;
   const m = /^bearer (.+)$/i.exec(String(header ?? ''));
   if (!m) return false;
   const got = Buffer.from(m[1], 'utf8');
@@ -119,7 +149,10 @@ app.use('/mcp', (req, res, next) => {
   res.on('finish', () => {
     if (res.statusCode === 404) stats.session_not_found++;
   });
-  if (tokenOk(req.headers.authorization)) return next();
+  const carried = expectOk(req);
+  if (carried) stats.expected_ok++;
+  else stats.expected_missing++;
+  if (carried && tokenOk(req.headers.authorization)) return next();
   stats.unauthorized++;
   const description = req.headers.authorization ? 'The bearer token is not valid' : 'Missing bearer token';
   log(`401 ${req.method} /mcp (${description.toLowerCase()})`);
