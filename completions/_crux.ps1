@@ -61,7 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'crux' -ScriptBlock {
             [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'A program (on PATH or a path)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'A local server: a .js/.py file or an executable')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'A remote server''s URL')
-            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments for the server, as one shell-quoted string; ''${VAR}'' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments for the server, as one shell-quoted string; ''{crux:VAR}'' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)')
             [CompletionResult]::new('--tags', '--tags', [CompletionResultType]::ParameterName, 'Tags, comma-separated')
             [CompletionResult]::new('--keychain', '--keychain', [CompletionResultType]::ParameterName, 'Variables stored in the keystore; each is prompted for (hidden) unless given')
             [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)')

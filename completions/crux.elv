@@ -56,7 +56,7 @@ set edit:completion:arg-completer[crux] = {|@words|
             cand --command 'A program (on PATH or a path)'
             cand --local 'A local server: a .js/.py file or an executable'
             cand --url 'A remote server''s URL'
-            cand --args 'Arguments for the server, as one shell-quoted string; ''${VAR}'' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)'
+            cand --args 'Arguments for the server, as one shell-quoted string; ''{crux:VAR}'' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)'
             cand --tags 'Tags, comma-separated'
             cand --keychain 'Variables stored in the keystore; each is prompted for (hidden) unless given'
             cand --value 'A keychain variable''s value, VAR=VALUE (visible in shell history and `ps`)'

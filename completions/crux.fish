@@ -54,7 +54,7 @@ complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcomman
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l command -d 'A program (on PATH or a path)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l local -d 'A local server: a .js/.py file or an executable' -r -F
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l url -d 'A remote server\'s URL' -r
-complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l args -d 'Arguments for the server, as one shell-quoted string; \'${VAR}\' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)' -r
+complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l args -d 'Arguments for the server, as one shell-quoted string; \'{crux:VAR}\' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l tags -d 'Tags, comma-separated' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l keychain -d 'Variables stored in the keystore; each is prompted for (hidden) unless given' -r
 complete -c crux -n "__fish_crux_using_subcommand mcp; and __fish_seen_subcommand_from add" -l value -d 'A keychain variable\'s value, VAR=VALUE (visible in shell history and `ps`)' -r

@@ -281,7 +281,7 @@ pub struct AddArgs {
     /// A remote server's URL
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Arguments for the server, as one shell-quoted string; '${VAR}' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)
+    /// Arguments for the server, as one shell-quoted string; '{crux:VAR}' of a --keychain variable is filled in at launch (that variable goes in the arguments, not the environment)
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub args: Option<String>,
     /// More arguments for the server, after --

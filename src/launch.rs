@@ -3,7 +3,7 @@
 //! batch per backend — the backend the index recorded for each, never a fresh automatic choice
 //! — runs `external-cli` commands, and `exec`s the server with the credentials added to its
 //! environment and its own `CRUX_*` variables removed. argv is passed through untouched, but
-//! for the `${VAR}` placeholders of a registration's `in_args` credentials, which are filled
+//! for the `{crux:VAR}` placeholders of a registration's `in_args` credentials, which are filled
 //! in (those credentials go in the arguments only, not in the environment).
 //!
 //! Credentials go only to what the user approved: the command line registered for that server
@@ -462,7 +462,7 @@ fn launch_error(e: Error) -> Error {
 pub struct Prepared {
     /// Credentials added to the server's environment.
     pub credentials: Vec<(VarName, Secret)>,
-    /// The command line with the `in_args` credentials filled in (`${VAR}` replaced), when
+    /// The command line with the `in_args` credentials filled in (`{crux:VAR}` replaced), when
     /// the registration gives any in the arguments; else the command runs as it came.
     pub argv: Option<Vec<Secret>>,
     pub environment: Environment,
@@ -528,8 +528,8 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
     {
         if host_expanded(command, &expected, &registered.spec.auth.in_args) {
             return Err(Error::failed(
-                format!("{mcp}: the MCP host replaced the ${{VAR}} placeholders of the arguments ({}) with variables of its own environment, so crux hands it no credentials", registered.spec.auth.in_args.join(", ")),
-                "remove those variables from the environment the host starts in, then restart it (Claude Code fills in ${VAR} from its own environment)",
+                format!("{mcp}: the MCP host changed the {{crux:VAR}} placeholders of the arguments ({}), so crux hands it no credentials", registered.spec.auth.in_args.join(", ")),
+                "regenerate the entry (crux project sync), and check that nothing in the host rewrites its servers' arguments",
             ));
         }
         return Err(Error::failed(
@@ -599,7 +599,7 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
         values.insert(var.clone(), secret);
     }
     let auth = &registered.spec.auth;
-    // The registered command line (compared above) with `${VAR}` filled in: in_args
+    // The registered command line (compared above) with `{crux:VAR}` filled in: in_args
     // credentials go there, and only there.
     let argv = (!auth.in_args.is_empty()).then(|| {
         let in_args: BTreeMap<String, Secret> = values
@@ -628,8 +628,8 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
 }
 
 /// Whether `command` is the registered command line but for the words that name an
-/// `in_args` variable, which the host replaced (hosts that expand `${VAR}` in their config
-/// from their own environment do).
+/// `in_args` variable, which the host replaced (a host that expanded variables in its config
+/// would).
 fn host_expanded(command: &[OsString], expected: &[String], in_args: &[String]) -> bool {
     let named = |word: &str| {
         crate::template::placeholders(word)

@@ -405,7 +405,7 @@ impl<'a> HttpTransport<'a> {
         self
     }
 
-    /// Sends to the URL and with the extra headers of a registration's `${VAR}` placeholders,
+    /// Sends to the URL and with the extra headers of a registration's `{crux:VAR}` placeholders,
     /// filled in; errors keep naming the placeholder URL.
     pub fn with_filled(mut self, filled: crate::bridge::filled::Filled) -> Self {
         self.http.show_as(&filled.url, &self.url);

@@ -79,11 +79,11 @@ pub fn secret_name(name: &str) -> bool {
     SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
 }
 
-/// What a `${VAR}` placeholder of a declared variable reads as while checking: a plain word
+/// What a `{crux:VAR}` placeholder of a declared variable reads as while checking: a plain word
 /// that is no credential.
 const MARKER: &str = "cruxplaceholder";
 
-/// `text` with every `${VAR}` of a declared keychain variable replaced by `with`.
+/// `text` with every `{crux:VAR}` of a declared keychain variable replaced by `with`.
 fn without_placeholders(text: &str, spec: &ServerSpec, with: &str) -> String {
     let values: BTreeMap<String, Secret> = spec
         .auth
@@ -94,11 +94,9 @@ fn without_placeholders(text: &str, spec: &ServerSpec, with: &str) -> String {
     crate::template::fill(text, &values).expose().to_string()
 }
 
-/// Whether `word` is exactly `${VAR}` of a declared keychain variable.
+/// Whether `word` is exactly `{crux:VAR}` of a declared keychain variable.
 fn pure_placeholder(word: &str, spec: &ServerSpec) -> bool {
-    word.strip_prefix("${")
-        .and_then(|w| w.strip_suffix('}'))
-        .is_some_and(|var| spec.auth.keychain.iter().any(|k| k == var))
+    crate::template::sole(word).is_some_and(|var| spec.auth.keychain.iter().any(|k| k == var))
 }
 
 /// A URL with user info, or a query parameter that carries a credential. User info, or a
@@ -142,7 +140,7 @@ fn header_problem(name: &str, value: &str, spec: &ServerSpec) -> bool {
 }
 
 /// Words of a command line, arguments or a shell command that are (or follow the flag of) a
-/// credential. A flag's value that is `${VAR}` of a declared variable (`placeholder`) is the
+/// credential. A flag's value that is `{crux:VAR}` of a declared variable (`placeholder`) is the
 /// launcher's to fill in.
 fn words_problem(words: &[String], placeholder: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     for (i, word) in words.iter().enumerate() {
@@ -222,7 +220,7 @@ pub fn check(name: &str, spec: &ServerSpec) -> Result<()> {
             return Err(refused(
                 name,
                 &format!("the header {} holds a credential", sanitize(header)),
-                format!("name a keychain variable in its value instead (like \"{}: ${{VAR}}\"), stored with: crux mcp auth {n}", sanitize(header)),
+                format!("name a keychain variable in its value instead (like \"{}: {{crux:VAR}}\"), stored with: crux mcp auth {n}", sanitize(header)),
             ));
         }
     }
@@ -454,26 +452,37 @@ mod placeholder_tests {
         };
         check(
             "x",
-            &with(cmd(), &["--api-key", "${API_KEY}"], &["API_KEY"]),
+            &with(cmd(), &["--api-key", "{crux:API_KEY}"], &["API_KEY"]),
         )
         .unwrap();
-        check("x", &with(cmd(), &["--token=${API_KEY}"], &["API_KEY"])).unwrap();
+        check("x", &with(cmd(), &["--token={crux:API_KEY}"], &["API_KEY"])).unwrap();
         check(
             "x",
-            &url("https://h.example/mcp?api_key=${API_KEY}", &["API_KEY"]),
+            &url("https://h.example/mcp?api_key={crux:API_KEY}", &["API_KEY"]),
         )
         .unwrap();
         check(
             "x",
-            &url("https://${URL_USERINFO}@h.example/mcp", &["URL_USERINFO"]),
+            &url(
+                "https://{crux:URL_USERINFO}@h.example/mcp",
+                &["URL_USERINFO"],
+            ),
         )
         .unwrap();
         // Not declared, or not the placeholder alone: refused as before.
-        assert!(check("x", &with(cmd(), &["--api-key", "${API_KEY}"], &[])).is_err());
-        assert!(check("x", &with(cmd(), &["--token=x${API_KEY}"], &["API_KEY"])).is_err());
-        assert!(check("x", &url("https://h.example/mcp?api_key=${API_KEY}", &[])).is_err());
-        assert!(check("x", &url("https://h.example/mcp?api_key=a${K}", &["K"])).is_err());
-        assert!(check("x", &url("https://u:${K}x@h.example/mcp", &["K"])).is_err());
+        assert!(check("x", &with(cmd(), &["--api-key", "{crux:API_KEY}"], &[])).is_err());
+        assert!(check(
+            "x",
+            &with(cmd(), &["--token=x{crux:API_KEY}"], &["API_KEY"])
+        )
+        .is_err());
+        assert!(check(
+            "x",
+            &url("https://h.example/mcp?api_key={crux:API_KEY}", &[])
+        )
+        .is_err());
+        assert!(check("x", &url("https://h.example/mcp?api_key=a{crux:K}", &["K"])).is_err());
+        assert!(check("x", &url("https://u:{crux:K}x@h.example/mcp", &["K"])).is_err());
     }
 
     #[test]
@@ -484,14 +493,14 @@ mod placeholder_tests {
             s.auth.headers.insert(name.into(), value.into());
             check("x", &s)
         };
-        header("X-Api-Key", "${K}").unwrap();
-        header("X-Team", "t-${K}").unwrap();
+        header("X-Api-Key", "{crux:K}").unwrap();
+        header("X-Team", "t-{crux:K}").unwrap();
         header("X-Client", "crux").unwrap();
         for (name, value) in [
             ("X-Api-Key", "k1"),
             ("Authorization", "Basic dXNlcjpwdw=="),
             ("X-Team", token.as_str()),
-            ("X-Team", &format!("${{K}} {token}")),
+            ("X-Team", &format!("{{crux:K}} {token}")),
         ] {
             let e = header(name, value).unwrap_err().render();
             assert!(!e.contains(&token) && !e.contains("dXNlcjpwdw"), "{e}");
@@ -499,7 +508,7 @@ mod placeholder_tests {
         }
         // Credentials in the URL or headers go over plain http to another machine: refused.
         let mut s = url("http://h.example/mcp", &["K"]);
-        s.auth.headers.insert("X-K".into(), "${K}".into());
+        s.auth.headers.insert("X-K".into(), "{crux:K}".into());
         assert!(check("x", &s).is_err());
     }
 }

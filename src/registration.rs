@@ -347,7 +347,7 @@ mod tests {
     fn credentials_in_arguments_and_headers_are_described_where_they_go() {
         let stdio: ServerSpec = serde_json::from_value(serde_json::json!({
             "source": {"type": "command", "command": "/usr/bin/srv"},
-            "args": ["--api-key", "${API_KEY}"],
+            "args": ["--api-key", "{crux:API_KEY}"],
             "auth": {"keychain": ["API_KEY", "OTHER"], "in_args": ["API_KEY"]},
         }))
         .unwrap();
@@ -358,10 +358,10 @@ mod tests {
         );
         assert!(lines.contains(&"  credential:  OTHER (from the keystore)".into()));
         let remote: ServerSpec = serde_json::from_value(serde_json::json!({
-            "source": {"type": "url", "url": "https://h.example/mcp?api_key=${API_KEY}"},
+            "source": {"type": "url", "url": "https://h.example/mcp?api_key={crux:API_KEY}"},
             "auth": {
                 "keychain": ["API_KEY", "TEAM_TOKEN"],
-                "headers": {"X-Team": "t-${TEAM_TOKEN}"},
+                "headers": {"X-Team": "t-{crux:TEAM_TOKEN}"},
             },
         }))
         .unwrap();

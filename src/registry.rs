@@ -112,13 +112,13 @@ pub struct AuthSpec {
     /// A static token for a remote server, sent in a header; the value is a keystore variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer: Option<BearerSpec>,
-    /// Keychain variables the server gets in its arguments (`${VAR}` in `args`, replaced by
+    /// Keychain variables the server gets in its arguments (`{crux:VAR}` in `args`, replaced by
     /// the launcher) instead of its environment: for servers that take a credential only as a
     /// command-line flag.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub in_args: Vec<String>,
-    /// Headers sent to a remote server, by name; `${VAR}` in a value is replaced by that
-    /// keychain variable when the bridge sends it. (`${VAR}` in a remote server's URL is
+    /// Headers sent to a remote server, by name; `{crux:VAR}` in a value is replaced by that
+    /// keychain variable when the bridge sends it. (`{crux:VAR}` in a remote server's URL is
     /// replaced the same way.)
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -376,7 +376,7 @@ impl ServerSpec {
         self.validate_placeholders(&bad)
     }
 
-    /// The `${VAR}` rules: every `in_args` variable is named in the arguments, a remote server's
+    /// The `{crux:VAR}` rules: every `in_args` variable is named in the arguments, a remote server's
     /// URL and headers only its keychain variables, and a remote server has no keychain
     /// variable it does not send.
     fn validate_placeholders(&self, bad: &dyn Fn(String) -> Error) -> Result<()> {
@@ -401,7 +401,7 @@ impl ServerSpec {
             }
             if !in_args.contains(var) {
                 return Err(bad(format!(
-                    "{var} is given in the arguments, but no argument holds ${{{var}}}"
+                    "{var} is given in the arguments, but no argument holds {{crux:{var}}}"
                 )));
             }
         }
@@ -441,7 +441,7 @@ impl ServerSpec {
                 .find(|v| !keychain(v))
             {
                 return Err(bad(format!(
-                    "${{{var}}} is not one of the server's keychain variables"
+                    "{{crux:{var}}} is not one of the server's keychain variables"
                 )));
             }
         }
@@ -454,14 +454,14 @@ impl ServerSpec {
                 .iter()
                 .find(|v| !used.contains(v) && !bearer(v))
             {
-                return Err(bad(format!("{var} is a keychain variable, but neither the URL nor a header of this remote server names ${{{var}}}")));
+                return Err(bad(format!("{var} is a keychain variable, but neither the URL nor a header of this remote server names {{crux:{var}}}")));
             }
             let in_url = self
                 .url()
                 .is_some_and(|u| !crate::template::placeholders(u).is_empty());
             if in_url && self.auth.oauth.is_some() {
                 return Err(bad(
-                    "a server signed in with OAuth has no ${VAR} in its URL".into(),
+                    "a server signed in with OAuth has no {crux:VAR} in its URL".into(),
                 ));
             }
         }
@@ -488,7 +488,7 @@ impl ServerSpec {
         kinds
     }
 
-    /// The keychain variables a remote server's URL and extra headers name as `${VAR}`, in
+    /// The keychain variables a remote server's URL and extra headers name as `{crux:VAR}`, in
     /// order, each once: what the bridge fills in before it sends anything.
     pub fn remote_vars(&self) -> Vec<String> {
         let mut vars: Vec<String> = Vec::new();
@@ -533,7 +533,7 @@ impl ServerSpec {
         }
     }
 
-    /// The registration's extra headers as `Name: value`, each `${VAR}` shown as `<VAR>`
+    /// The registration's extra headers as `Name: value`, each `{crux:VAR}` shown as `<VAR>`
     /// (escape them before printing).
     pub fn shown_headers(&self) -> Vec<String> {
         self.auth
@@ -808,25 +808,25 @@ mod tests {
 
     #[test]
     fn credentials_in_arguments_are_declared_keychain_variables_the_arguments_name() {
-        stdio(&["--api-key", "${API_KEY}"], &["API_KEY"], &["API_KEY"])
+        stdio(&["--api-key", "{crux:API_KEY}"], &["API_KEY"], &["API_KEY"])
             .validate("s")
             .unwrap();
         stdio(
-            &["--api-key=${API_KEY}", "x"],
+            &["--api-key={crux:API_KEY}", "x"],
             &["API_KEY", "OTHER"],
             &["API_KEY"],
         )
         .validate("s")
         .unwrap();
         for bad in [
-            stdio(&["--api-key", "${API_KEY}"], &[], &["API_KEY"]),
+            stdio(&["--api-key", "{crux:API_KEY}"], &[], &["API_KEY"]),
             stdio(&["--api-key", "KEY"], &["API_KEY"], &["API_KEY"]),
-            stdio(&["${bad-name}"], &[], &["bad-name"]),
+            stdio(&["{crux:bad-name}"], &[], &["bad-name"]),
         ] {
             let e = bad.validate("s").unwrap_err().render();
             assert!(e.contains("fix: "), "{e}");
         }
-        let mut s = remote("https://h.example/mcp?k=${API_KEY}", &[], &["API_KEY"]);
+        let mut s = remote("https://h.example/mcp?k={crux:API_KEY}", &[], &["API_KEY"]);
         s.auth.in_args = vec!["API_KEY".into()];
         assert!(s.validate("s").is_err(), "a remote server has no arguments");
     }
@@ -834,8 +834,11 @@ mod tests {
     #[test]
     fn remote_placeholders_name_keychain_variables_and_headers_are_valid() {
         let ok = remote(
-            "https://${URL_USERINFO}@h.example/mcp?api_key=${API_KEY}",
-            &[("X-Api-Key", "${X_API_KEY}"), ("X-Team", "t-${TEAM_TOKEN}")],
+            "https://{crux:URL_USERINFO}@h.example/mcp?api_key={crux:API_KEY}",
+            &[
+                ("X-Api-Key", "{crux:X_API_KEY}"),
+                ("X-Team", "t-{crux:TEAM_TOKEN}"),
+            ],
             &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
         );
         ok.validate("r").unwrap();
@@ -852,40 +855,48 @@ mod tests {
         );
         let bad = [
             // A placeholder of an undeclared variable.
-            remote("https://h.example/mcp?k=${K}", &[], &[]),
-            remote("https://h.example/mcp", &[("X-K", "${K}")], &[]),
+            remote("https://h.example/mcp?k={crux:K}", &[], &[]),
+            remote("https://h.example/mcp", &[("X-K", "{crux:K}")], &[]),
             // A keychain variable the remote server never sends.
             remote("https://h.example/mcp", &[], &["K"]),
             // Header names: not a token, or crux's own.
-            remote("https://h.example/mcp", &[("X K", "${K}")], &["K"]),
+            remote("https://h.example/mcp", &[("X K", "{crux:K}")], &["K"]),
             remote(
                 "https://h.example/mcp",
-                &[("Mcp-Session-Id", "${K}")],
+                &[("Mcp-Session-Id", "{crux:K}")],
                 &["K"],
             ),
             remote(
                 "https://h.example/mcp",
-                &[("mcp-protocol-version", "${K}")],
+                &[("mcp-protocol-version", "{crux:K}")],
                 &["K"],
             ),
-            remote("https://h.example/mcp", &[("Mcp-Method", "${K}")], &["K"]),
-            remote("https://h.example/mcp", &[("Mcp-Name", "${K}")], &["K"]),
-            remote("https://h.example/mcp", &[("Content-Type", "${K}")], &["K"]),
-            remote("https://h.example/mcp", &[("accept", "${K}")], &["K"]),
-            remote("https://h.example/mcp", &[("Host", "${K}")], &["K"]),
             remote(
                 "https://h.example/mcp",
-                &[("Content-Length", "${K}")],
+                &[("Mcp-Method", "{crux:K}")],
+                &["K"],
+            ),
+            remote("https://h.example/mcp", &[("Mcp-Name", "{crux:K}")], &["K"]),
+            remote(
+                "https://h.example/mcp",
+                &[("Content-Type", "{crux:K}")],
+                &["K"],
+            ),
+            remote("https://h.example/mcp", &[("accept", "{crux:K}")], &["K"]),
+            remote("https://h.example/mcp", &[("Host", "{crux:K}")], &["K"]),
+            remote(
+                "https://h.example/mcp",
+                &[("Content-Length", "{crux:K}")],
                 &["K"],
             ),
             // Values that would split the request.
             remote(
                 "https://h.example/mcp",
-                &[("X-K", "${K}\r\nX-Evil: 1")],
+                &[("X-K", "{crux:K}\r\nX-Evil: 1")],
                 &["K"],
             ),
-            remote("https://h.example/mcp", &[("X-K", "${K}\n")], &["K"]),
-            remote("https://h.example/mcp", &[("X-K", "${K}\0")], &["K"]),
+            remote("https://h.example/mcp", &[("X-K", "{crux:K}\n")], &["K"]),
+            remote("https://h.example/mcp", &[("X-K", "{crux:K}\0")], &["K"]),
         ];
         for s in bad {
             let e = s.validate("r").unwrap_err().render();
@@ -893,12 +904,12 @@ mod tests {
         }
         // Headers are for remote servers; a stdio server's go in its environment.
         let mut s = stdio(&[], &["K"], &[]);
-        s.auth.headers.insert("X-K".into(), "${K}".into());
+        s.auth.headers.insert("X-K".into(), "{crux:K}".into());
         assert!(s.validate("s").is_err());
         // The bearer's header is the bearer's.
         let mut s = remote(
             "https://h.example/mcp",
-            &[("authorization", "${K}")],
+            &[("authorization", "{crux:K}")],
             &["K"],
         );
         s.auth.bearer = Some(BearerSpec {

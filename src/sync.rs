@@ -180,7 +180,7 @@ pub fn entry_for(
             unreachable!("only url has no command line")
         };
         let authenticated = spec.remote_credentials();
-        // A headers helper cannot fill `${VAR}` in the URL the host connects to.
+        // A headers helper cannot fill `{crux:VAR}` in the URL the host connects to.
         let url_filled = !crate::template::placeholders(url).is_empty();
         if let (true, false, Some(prefix)) = (authenticated, url_filled, headers_helper) {
             return json!({

@@ -507,12 +507,12 @@ fn placeholders_setup() -> Placeholders {
     crux(&env, &["mcp", "add", "remote", "--url", &server.mcp()]).success();
     let url = server
         .mcp()
-        .replacen("http://", "http://${URL_USERINFO}@", 1)
-        + "?api_key=${API_KEY}";
+        .replacen("http://", "http://{crux:URL_USERINFO}@", 1)
+        + "?api_key={crux:API_KEY}";
     register_placeholders(
         &env,
         &url,
-        json!({"X-Api-Key": "${X_API_KEY}", "X-Team": "t-${TEAM_TOKEN}"}),
+        json!({"X-Api-Key": "{crux:X_API_KEY}", "X-Team": "t-{crux:TEAM_TOKEN}"}),
         &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
     );
     let userinfo = format!("crux:{password}");
@@ -598,12 +598,12 @@ fn a_remote_server_gets_the_credentials_of_its_url_and_headers() {
     // A host that filled the URL's placeholders in from its own environment gets nothing,
     // and the error does not repeat what it put there.
     let host_value = random_value("hostenv");
-    let expanded = url.replace("${API_KEY}", &host_value);
+    let expanded = url.replace("{crux:API_KEY}", &host_value);
     let mut bridge = BridgeProcess::start(&env, "remote", &expanded);
     let init = bridge.initialize();
     let message = init["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("replaced its ${VAR} placeholders"),
+        message.contains("changed its {crux:VAR} placeholders"),
         "{init}"
     );
     let (status, stderr) = bridge.finish();
@@ -654,7 +654,7 @@ fn a_rejected_url_credential_is_read_again_once_and_never_shown() {
     register_placeholders(
         &env,
         &dead,
-        json!({"X-Api-Key": "${X_API_KEY}", "X-Team": "t-${TEAM_TOKEN}"}),
+        json!({"X-Api-Key": "{crux:X_API_KEY}", "X-Team": "t-{crux:TEAM_TOKEN}"}),
         &["URL_USERINFO", "API_KEY", "X_API_KEY", "TEAM_TOKEN"],
     );
     crux(&env, &["mcp", "bind", "remote", "--yes"]).success();
@@ -663,7 +663,7 @@ fn a_rejected_url_credential_is_read_again_once_and_never_shown() {
     let message = init["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("cannot reach"), "{init}");
     assert!(
-        message.contains("http://${URL_USERINFO}@127.0.0.1:9/mcp"),
+        message.contains("http://{crux:URL_USERINFO}@127.0.0.1:9/mcp"),
         "{message}"
     );
     let (_, stderr) = bridge.finish();
@@ -681,7 +681,7 @@ fn a_headers_helper_prints_the_extra_headers_filled_in() {
     register_placeholders(
         &env,
         url,
-        json!({"X-Api-Key": "${X_API_KEY}", "X-Client": "crux"}),
+        json!({"X-Api-Key": "{crux:X_API_KEY}", "X-Client": "crux"}),
         &["X_API_KEY"],
     );
     let key = random_value("header");

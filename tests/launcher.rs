@@ -341,8 +341,8 @@ fn in_args_credentials_reach_the_arguments_only() {
             "--",
             report.to_str().unwrap(),
             "--api-key",
-            "${API_KEY}",
-            "--flag=${UNDECLARED}",
+            "{crux:API_KEY}",
+            "--flag={crux:UNDECLARED}",
         ],
     );
     // The host file holds the placeholder; the launcher fetches both.
@@ -353,7 +353,7 @@ fn in_args_credentials_reach_the_arguments_only() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert!(args.contains(&"${API_KEY}"), "{entry}");
+    assert!(args.contains(&"{crux:API_KEY}"), "{entry}");
     let show = env.run(&["mcp", "show", "stand-in", "--json"]);
     let show: serde_json::Value = serde_json::from_str(&show.success().stdout()).unwrap();
     assert_eq!(show["auth"]["in_args"], serde_json::json!(["API_KEY"]));
@@ -390,7 +390,7 @@ fn in_args_credentials_reach_the_arguments_only() {
         "the value is in argv: {cmdline}"
     );
     // Only declared variables are filled in; OTHER, named in no argument, goes in the env.
-    assert!(cmdline.contains("--flag=${UNDECLARED}"), "{cmdline}");
+    assert!(cmdline.contains("--flag={crux:UNDECLARED}"), "{cmdline}");
     let environment: Vec<&str> = text.lines().skip(2).collect();
     assert!(
         !environment
@@ -437,15 +437,15 @@ fn an_in_args_registration_gets_its_credentials_only_for_its_own_command_line() 
             "--",
             report.to_str().unwrap(),
             "--api-key",
-            "${API_KEY}",
+            "{crux:API_KEY}",
         ],
     );
-    // A host that fills `${API_KEY}` in from its own environment (Claude Code does) gets
+    // A host that fills `{crux:API_KEY}` in from its own environment (Claude Code does) gets
     // nothing either, and is told why.
     let host_value = random_value("host");
     let mut expanded = entry.clone();
     for arg in expanded["args"].as_array_mut().unwrap() {
-        if arg == "${API_KEY}" {
+        if arg == "{crux:API_KEY}" {
             *arg = serde_json::json!(host_value);
         }
     }
@@ -455,14 +455,14 @@ fn an_in_args_registration_gets_its_credentials_only_for_its_own_command_line() 
     assert_eq!(out.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("replaced the ${VAR} placeholders"),
+        stderr.contains("changed the {crux:VAR} placeholders"),
         "{stderr}"
     );
     assert!(!stderr.contains(&host_value) && !stderr.contains(&key));
     assert!(!report.exists(), "the server was not started");
     // An entry that moves the placeholder to another argument gets nothing.
     let args = entry["args"].as_array_mut().unwrap();
-    args.push(serde_json::json!("--leak=${API_KEY}"));
+    args.push(serde_json::json!("--leak={crux:API_KEY}"));
     let mut cmd = common::entry_command(&entry, &env.home());
     cmd.stdin(std::process::Stdio::null());
     let out = cmd.output().unwrap();

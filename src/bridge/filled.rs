@@ -1,4 +1,4 @@
-//! A remote server's `${VAR}` placeholders: the keychain variables its URL and extra headers
+//! A remote server's `{crux:VAR}` placeholders: the keychain variables its URL and extra headers
 //! name, read from the keystore (only when bound to the registration, like a bearer token) and
 //! filled in. The filled URL and headers go on the wire and nowhere else: what crux prints,
 //! logs or compares is the placeholder form.
@@ -170,8 +170,8 @@ mod tests {
     fn fills_url_and_headers_on_the_same_origin_only() {
         let mcp = ServerName::parse("r").unwrap();
         let s = spec(
-            "https://h.example/mcp?api_key=${API_KEY}",
-            &[("X-Team", "t-${TEAM}")],
+            "https://h.example/mcp?api_key={crux:API_KEY}",
+            &[("X-Team", "t-{crux:TEAM}")],
             &["API_KEY", "TEAM"],
         );
         let f = fill(
@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(f.headers[0].0, "X-Team");
         assert_eq!(f.headers[0].1.expose(), "t-secret-team");
 
-        let s = spec("https://${U}@h.example/mcp", &[], &["U"]);
+        let s = spec("https://{crux:U}@h.example/mcp", &[], &["U"]);
         let f = fill(&mcp, &s, values(&[("U", "user:pw")])).unwrap();
         assert_eq!(f.url.expose(), "https://user:pw@h.example/mcp");
         let e = fill(&mcp, &s, values(&[("U", "x@evil.example/")]))
@@ -193,7 +193,7 @@ mod tests {
             .render();
         assert!(e.contains("another server") && !e.contains("evil"), "{e}");
 
-        let s = spec("https://h.example/mcp", &[("X-K", "${K}")], &["K"]);
+        let s = spec("https://h.example/mcp", &[("X-K", "{crux:K}")], &["K"]);
         let e = fill(&mcp, &s, values(&[("K", "a\r\nX-Evil: 1")]))
             .err()
             .unwrap()

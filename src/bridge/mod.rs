@@ -239,11 +239,11 @@ fn prepare(home: &CruxHome) -> Result<Bridge> {
         let named = registered.spec.remote_vars();
         let registered_url = registered.spec.url().unwrap_or_default();
         if !named.is_empty() && crate::template::could_fill(registered_url, &url) {
-            // The host expanded the entry's `${VAR}` from its own environment (Claude Code
-            // does): what it put there may be a credential, so it is not shown.
+            // Something filled the entry's placeholders in (a host expanding variables in its
+            // config): what it put there may be a credential, so it is not shown.
             return Err(Error::failed(
-                format!("{mcp}: the launcher was not given the registered URL: the MCP host replaced its ${{VAR}} placeholders ({}) with variables of its own environment, so crux sends it no credential", named.join(", ")),
-                format!("remove those variables from the environment the host starts in, then restart it (see the registered URL: crux mcp show {mcp})"),
+                format!("{mcp}: the launcher was not given the registered URL: the MCP host changed its {{crux:VAR}} placeholders ({}), so crux sends it no credential", named.join(", ")),
+                format!("regenerate the entry: crux project sync (see the registered URL: crux mcp show {mcp})"),
             ));
         }
         return Err(Error::failed(

@@ -1039,9 +1039,7 @@ fn report(
                         );
                     }
                 }
-                Status::Skip(why)
-                    if why != "crux's own entry" && why != "no credentials in it" =>
-                {
+                Status::Skip(why) if why != "crux's own entry" && why != "no credentials in it" => {
                     println!(
                         "- Left '{}' in {file} as it is: {}",
                         escape_all(&item.name),

@@ -90,7 +90,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
             ..AuthSpec::default()
         },
     };
-    // `--args '--api-key ${API_KEY}' --keychain API_KEY`: a keychain variable the arguments
+    // `--args '--api-key {crux:API_KEY}' --keychain API_KEY`: a keychain variable the arguments
     // name reaches the server there, filled in by the launcher, and not in its environment.
     if spec.url().is_none() {
         let named: Vec<String> = spec

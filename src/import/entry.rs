@@ -503,7 +503,11 @@ pub fn read(
                     &mut settings,
                 );
                 if let Some((var, _)) = found {
-                    template = format!("{scheme}://${{{var}}}@{}", &rest[at + 1..]);
+                    template = format!(
+                        "{scheme}://{}@{}",
+                        crate::template::placeholder(&var),
+                        &rest[at + 1..]
+                    );
                     auth.keychain.push(var);
                 }
             }
@@ -542,7 +546,7 @@ pub fn read(
                         if let Some(last) = credentials.last_mut() {
                             last.var = var.clone();
                         }
-                        parts.push(format!("{k}=${{{var}}}"));
+                        parts.push(format!("{k}={}", crate::template::placeholder(&var)));
                         auth.keychain.push(var);
                     }
                     None => {
@@ -647,7 +651,10 @@ pub fn read(
             });
         } else {
             for (header, prefix, var) in secret_headers {
-                auth.headers.insert(header, format!("{prefix}${{{var}}}"));
+                auth.headers.insert(
+                    header,
+                    format!("{prefix}{}", crate::template::placeholder(&var)),
+                );
             }
         }
         spec_source = Source::Url { url: template };
@@ -691,7 +698,7 @@ pub fn read(
                             }
                             auth.keychain.push(var.clone());
                             auth.in_args.push(var.clone());
-                            Some(format!("${{{var}}}"))
+                            Some(crate::template::placeholder(&var))
                         }
                         None => {
                             let value = settings.last().and_then(|s| s.value.clone());
@@ -869,7 +876,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(c.spec.args, vec!["--api-key", "${API_KEY}", "--port", "8"]);
+        assert_eq!(
+            c.spec.args,
+            vec!["--api-key", "{crux:API_KEY}", "--port", "8"]
+        );
         assert_eq!(c.spec.auth.in_args, vec!["API_KEY"]);
         assert_eq!(
             c.spec.env.get("LOG_LEVEL").map(String::as_str),
@@ -915,11 +925,13 @@ mod tests {
         );
         assert_eq!(
             c.spec.url(),
-            Some("https://${URL_USERINFO}@mcp.example.com/mcp?region=eu&api_key=${API_KEY}")
+            Some(
+                "https://{crux:URL_USERINFO}@mcp.example.com/mcp?region=eu&api_key={crux:API_KEY}"
+            )
         );
         assert_eq!(
             c.spec.auth.headers.get("X-Api-Key").map(String::as_str),
-            Some("${X_API_KEY}")
+            Some("{crux:X_API_KEY}")
         );
         assert_eq!(
             c.spec.auth.headers.get("X-Region").map(String::as_str),

@@ -283,37 +283,27 @@ pub fn form_component(s: &str) -> String {
 
 /// A URL as crux prints it: without query or fragment, which can carry codes or tokens.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
+    // `{crux:VAR}` placeholders stand in for plain words while parsing: their `:` would split a
+    // placeholder in the user info into a name and a password.
+    let vars = crate::template::placeholders(url);
+    let stand_in = |i: usize| format!("cruxplaceholder{i}x");
+    let mut plain = url.to_string();
+    for (i, var) in vars.iter().enumerate() {
+        plain = plain.replace(&crate::template::placeholder(var), &stand_in(i));
+    }
+    let redacted = match url::Url::parse(&plain) {
         Ok(mut u) => {
             u.set_query(None);
             u.set_fragment(None);
             let _ = u.set_password(None);
-            placeholders_unescaped(u.as_str())
+            u.as_str().to_string()
         }
-        Err(_) => sanitize(url.split(['?', '#']).next().unwrap_or("")),
+        Err(_) => sanitize(plain.split(['?', '#']).next().unwrap_or("")),
+    };
+    let mut out = redacted;
+    for (i, var) in vars.iter().enumerate().rev() {
+        out = out.replace(&stand_in(i), &crate::template::placeholder(var));
     }
-}
-
-/// A URL with the `${VAR}` placeholders the parser escaped (`$%7BVAR%7D`) written as the
-/// registration has them, so a registered URL reads as the user wrote it.
-fn placeholders_unescaped(url: &str) -> String {
-    let mut out = String::with_capacity(url.len());
-    let mut rest = url;
-    while let Some(at) = rest.find("$%7B") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 4..];
-        match after.find("%7D") {
-            Some(end) if crate::names::VarName::parse(&after[..end]).is_ok() => {
-                out.push_str(&format!("${{{}}}", &after[..end]));
-                rest = &after[end + 3..];
-            }
-            _ => {
-                out.push_str("$%7B");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
     out
 }
 
@@ -324,12 +314,16 @@ mod tests {
     #[test]
     fn placeholders_in_a_redacted_url_read_as_registered() {
         assert_eq!(
-            redact_url("https://${URL_USERINFO}@h.example/mcp/${P}?api_key=${API_KEY}"),
-            "https://${URL_USERINFO}@h.example/mcp/${P}"
+            redact_url("https://{crux:URL_USERINFO}@h.example/mcp/{crux:P}?api_key={crux:API_KEY}"),
+            "https://{crux:URL_USERINFO}@h.example/mcp/{crux:P}"
         );
         assert_eq!(
-            redact_url("https://h.example/$%7Bnot-a-var%7D"),
-            "https://h.example/$%7Bnot-a-var%7D"
+            redact_url("https://h.example/{crux:not-a-var}"),
+            "https://h.example/%7Bcrux:not-a-var%7D"
+        );
+        assert_eq!(
+            redact_url("https://u:secret@h.example/mcp?k=v"),
+            "https://u@h.example/mcp"
         );
     }
 
