@@ -64,7 +64,8 @@ fn kept_path(path: &Path) -> PathBuf {
 
 /// `crux import --from crux-cli`.
 pub fn run(home: &CruxHome, dry_run: bool, yes: bool, json: bool) -> Result<()> {
-    let _lock = home.lock()?;
+    // Read without the lock first: a dry run, a refusal or a file of an unknown shape leave
+    // CRUX_HOME exactly as it was (not even a lock file).
     let cli = files::read(home.root())?;
     if cli.is_empty() {
         if json {
@@ -97,6 +98,14 @@ pub fn run(home: &CruxHome, dry_run: bool, yes: bool, json: bool) -> Result<()> 
             return Ok(());
         }
     }
+    // Under the lock, from what is there now (another crux may have run meanwhile).
+    let _lock = home.lock()?;
+    let cli = files::read(home.root())?;
+    if cli.is_empty() {
+        println!("Nothing to import: another crux converted crux-cli's files meanwhile.");
+        return Ok(());
+    }
+    let plan = make_plan(home, &cli)?;
     apply(home, &cli, plan, json)
 }
 

@@ -1,0 +1,365 @@
+//! `crux import --from crux-cli` against the real crux-cli (PyPI `crux-cli==1.0.5`, installed
+//! by tests/e2e/setup.sh): crux-cli's own commands register servers and store secrets (on the
+//! age backend and on the Secret Service), crux converts its `CRUX_HOME`, and a real MCP client
+//! starts the converted entries: every value arrives, none was re-entered, none is in a file.
+
+mod common;
+
+use common::{kit, random_value, setup_kit, Env, Run};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SERVER: &str = "everything";
+const VARS: [&str; 2] = ["EVERYTHING_API_KEY", "EVERYTHING_TOKEN"];
+
+fn server_script() -> PathBuf {
+    kit().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+}
+
+/// crux-cli, run as the user would: the test's HOME and CRUX_HOME, the keyring's bus if any.
+fn crux_cli(env: &Env, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(kit().join("crux-cli/.venv/bin/crux"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.home())
+        .env("CRUX_HOME", env.crux_home())
+        .env("XDG_RUNTIME_DIR", env.dir.path().join("no-runtime"));
+    if let Some(k) = &env.keyring {
+        for (key, value) in k.env() {
+            cmd.env(key, value);
+        }
+    }
+    std::fs::create_dir_all(env.home()).unwrap();
+    let run = Run(common::run_with_stdin(cmd, None));
+    assert!(
+        run.code() == Some(0),
+        "crux-cli {args:?}: {}{}",
+        run.stdout(),
+        run.stderr()
+    );
+    run
+}
+
+/// A crux-cli home: `backend` in config.toml, server-everything registered with two keychain
+/// secrets stored through `crux mcp auth --value`, and a project that uses it, synced.
+fn crux_cli_home(env: &Env, backend: &str) -> (PathBuf, Vec<(String, String)>) {
+    setup_kit();
+    let home = env.crux_home();
+    std::fs::create_dir_all(&home).unwrap();
+    // crux-cli's own format (config.py `_to_toml`); it has no command that sets it.
+    std::fs::write(
+        home.join("config.toml"),
+        format!("[secrets]\nbackend = \"{backend}\"\n"),
+    )
+    .unwrap();
+    let values: Vec<(String, String)> = VARS
+        .iter()
+        .map(|v| (v.to_string(), random_value(&v.to_lowercase())))
+        .collect();
+    let source = env.dir.path().join("server-src");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(source.join("README"), "a local server\n").unwrap();
+    let here = env.dir.path().to_path_buf();
+    crux_cli(
+        env,
+        &here,
+        &[
+            "mcp",
+            "add",
+            SERVER,
+            "--local",
+            source.to_str().unwrap(),
+            "--command",
+            "node",
+            "--args",
+            server_script().to_str().unwrap(),
+            "--keychain",
+            &VARS.join(","),
+            "--tags",
+            "demo",
+        ],
+    );
+    let pairs: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    crux_cli(
+        env,
+        &here,
+        &[
+            "mcp", "auth", SERVER, "--value", &pairs[0], "--value", &pairs[1],
+        ],
+    );
+    let projects = env.dir.path().join("work");
+    std::fs::create_dir_all(&projects).unwrap();
+    crux_cli(
+        env,
+        &projects,
+        &["project", "create", "app", "--mcp", SERVER],
+    );
+    let project = projects.join("app");
+    crux_cli(env, &project, &["project", "sync"]);
+    assert!(
+        project.join(".mcp.json").is_file(),
+        "crux-cli wrote .mcp.json"
+    );
+    (project, values)
+}
+
+/// Every file under the test's directory, by path (crux's, crux-cli's, the keyring's).
+fn snapshot(env: &Env) -> BTreeMap<PathBuf, Vec<u8>> {
+    env.all_files()
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_none_or(|e| e != "lock"))
+        .collect()
+}
+
+/// server-everything's `get-env`, through the converted `.mcp.json` entry, by the MCP Python
+/// SDK's stdio client (which strips the environment).
+fn server_env(env: &Env, project: &Path) -> serde_json::Value {
+    let mut cmd = Command::new(kit().join(".venv/bin/python"));
+    cmd.arg(kit().join("py_client.py"))
+        .arg(project.join(".mcp.json"))
+        .arg(SERVER)
+        .arg("get-env")
+        .env_clear()
+        .env("HOME", env.home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    // Not recorded as crux's output: the server's reply holds the values on purpose.
+    let run = Run(common::run_with_stdin(cmd, None));
+    run.success();
+    serde_json::from_str(&run.stdout()).unwrap()
+}
+
+fn assert_no_value_in_files(env: &Env, values: &[(String, String)]) {
+    let files = env.all_files();
+    for (_, value) in values {
+        for (path, bytes) in &files {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{} holds a value in plaintext",
+                path.display()
+            );
+        }
+        let printed = env.printed.borrow();
+        assert!(
+            !printed.windows(value.len()).any(|w| w == value.as_bytes()),
+            "crux printed a value"
+        );
+    }
+}
+
+fn converts_and_launches(env: Env, backend: &str) {
+    let (project, values) = crux_cli_home(&env, backend);
+    let home = env.crux_home();
+    // crux-cli leaves CRUX_HOME as its umask made it: crux says whose it is and what to run.
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::metadata(&home).unwrap().permissions().mode() & 0o077 != 0 {
+        env.run(&["mcp", "list"])
+            .fails(1)
+            .stderr_has("crux-cli")
+            .stderr_has("crux import --from crux-cli");
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // Never "corrupt": crux-cli's files, and the command that converts them.
+    let run = env.run(&["mcp", "list"]);
+    run.fails(1)
+        .stderr_has("written by crux-cli")
+        .stderr_has("crux import --from crux-cli");
+    assert!(!run.stderr().contains("corrupt"), "{}", run.stderr());
+
+    // --dry-run shows the plan and changes nothing.
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--dry-run"])
+        .success()
+        .stdout_has("would be converted")
+        .stdout_has(&format!("server {SERVER}"))
+        .stdout_has(&VARS.join(", "));
+    let plan = env.run(&["import", "--from", "crux-cli", "--dry-run", "--json"]);
+    plan.success();
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout()).unwrap();
+    assert_eq!(plan["servers"][0]["secrets"], serde_json::json!(VARS));
+    assert_eq!(snapshot(&env), before, "--dry-run changed nothing");
+
+    // Without a terminal and without --yes: nothing changes, and the fix is named.
+    env.run(&["import", "--from", "crux-cli"])
+        .fails(2)
+        .stderr_has("--yes");
+    assert_eq!(snapshot(&env), before);
+
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success()
+        .stdout_has("✓ Converted crux-cli's 1 server(s) and 2 secret(s)");
+
+    // crux's own files, crux-cli's originals beside them.
+    for kept in [
+        "registry.json.crux-cli",
+        "secrets.json.crux-cli",
+        "projects.json.crux-cli",
+        "config.toml.crux-cli",
+    ] {
+        assert!(home.join(kept).is_file(), "{kept} is kept");
+    }
+    assert!(project.join("crux.json.crux-cli").is_file());
+    for file in [
+        "registry.json",
+        "secrets.json",
+        "projects.json",
+        "settings.json",
+    ] {
+        let meta = std::fs::metadata(home.join(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file} is 0600");
+    }
+    let settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join("settings.json")).unwrap()).unwrap();
+    assert_eq!(
+        settings["backend"], backend,
+        "crux-cli's backend is crux's setting"
+    );
+    env.run(&["mcp", "list"]).success().stdout_has(SERVER);
+    env.run(&["mcp", "auth", "--list", SERVER])
+        .success()
+        .stdout_has(VARS[0])
+        .stdout_has(VARS[1]);
+
+    // A real MCP client starts the converted entry: every value arrives.
+    let got = server_env(&env, &project);
+    for (var, value) in &values {
+        assert_eq!(got[var], value.as_str(), "{var} reached the server");
+    }
+    assert_no_value_in_files(&env, &values);
+
+    // Twice: nothing changes.
+    let after = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success()
+        .stdout_has("Nothing to import");
+    assert_eq!(snapshot(&env), after, "a second run changed nothing");
+}
+
+#[test]
+fn age_backend_for_real() {
+    let env = Env::headless();
+    converts_and_launches(env, "age");
+}
+
+#[test]
+fn secret_service_for_real() {
+    // The launcher finds the keyring on the user's standard bus socket, as a host starts it.
+    let env = Env::desktop_on_user_bus();
+    converts_and_launches(env, "secret-service");
+}
+
+#[test]
+fn secret_service_items_read_by_both_tools() {
+    let env = Env::desktop();
+    let (_, values) = crux_cli_home(&env, "secret-service");
+    let home = env.crux_home();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success();
+    let service = format!("crux.{SERVER}");
+    for (var, value) in &values {
+        // crux's naming, and crux-cli's still: one item.
+        for attr in ["username", "account"] {
+            let out = env
+                .keyring()
+                .secret_tool(&["lookup", "service", &service, attr, var], None);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                value.as_str(),
+                "{attr}={var}"
+            );
+        }
+    }
+    assert_no_value_in_files(&env, &values);
+}
+
+/// A home of crux-cli's made by hand (no crux-cli run needed for bad input).
+fn hand_made(env: &Env, registry: &str) -> PathBuf {
+    let home = env.crux_home();
+    std::fs::create_dir_all(&home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(home.join("registry.json"), registry).unwrap();
+    std::fs::write(home.join("secrets.json"), r#"{"srv": ["SRV_TOKEN"]}"#).unwrap();
+    std::fs::write(home.join("config.toml"), "[secrets]\nbackend = \"age\"\n").unwrap();
+    home
+}
+
+const GOOD_REGISTRY: &str = r#"{"version": "1.0.0", "mcp_definitions": {"srv": {"tags": [], "type": "local", "source_dir": "/tmp", "command": "node", "args": ["x.js"], "auth": {"type": "keychain", "env_vars": ["SRV_TOKEN"]}}}, "skill_definitions": {}}"#;
+
+#[test]
+fn unknown_shape_names_the_file_and_changes_nothing() {
+    let env = Env::headless();
+    let home = hand_made(
+        &env,
+        r#"{"version": "1.0.0", "mcp_definitions": {"srv": {"type": "docker", "command": "x"}}, "skill_definitions": {}}"#,
+    );
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .fails(1)
+        .stderr_has(&home.join("registry.json").display().to_string())
+        .stderr_has("'srv'")
+        .stderr_has("'docker'")
+        .stderr_has("nothing was changed");
+    assert_eq!(snapshot(&env), before);
+
+    // A file of no shape crux-cli writes at all.
+    std::fs::write(home.join("registry.json"), GOOD_REGISTRY).unwrap();
+    std::fs::write(home.join("tokens.json"), "[1, 2]").unwrap();
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .fails(1)
+        .stderr_has(&home.join("tokens.json").display().to_string())
+        .stderr_has("crux import --from crux-cli");
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn unreadable_age_store_names_it_and_changes_nothing() {
+    common::require_tool("age-keygen", "age");
+    let env = Env::headless();
+    let home = hand_made(&env, GOOD_REGISTRY);
+    let key = Command::new("age-keygen").output().unwrap();
+    std::fs::write(home.join("identity"), &key.stdout).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        home.join("identity"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::write(home.join("secrets.age"), b"not an age file").unwrap();
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .fails(1)
+        .stderr_has(&home.join("secrets.age").display().to_string())
+        .stderr_has("nothing was changed");
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn locked_keyring_names_the_items_and_changes_nothing() {
+    let env = Env::desktop();
+    crux_cli_home(&env, "secret-service");
+    let home = env.crux_home();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.keyring().lock();
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .fails(1)
+        .stderr_has(&format!("crux-cli's secrets of '{SERVER}'"))
+        .stderr_has(VARS[0])
+        .stderr_has("locked")
+        .stderr_has("nothing was changed");
+    let after = snapshot(&env);
+    let changed: Vec<&PathBuf> = after
+        .iter()
+        .filter(|(p, b)| before.get(*p) != Some(*b))
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with(&home) || p.starts_with(env.dir.path().join("work")))
+        .collect();
+    assert!(changed.is_empty(), "changed: {changed:?}");
+}
