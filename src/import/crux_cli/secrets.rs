@@ -24,6 +24,9 @@ pub struct Found {
     pub from: Backend,
 }
 
+/// A secret crux-cli's index lists but no keystore holds.
+pub type Missing = (ServerName, VarName);
+
 /// The contents of crux-cli's age store: `{"<mcp>": {"<KEY>": "value"}}`.
 pub type AgeContents = BTreeMap<String, BTreeMap<String, Zeroizing<String>>>;
 
@@ -102,7 +105,7 @@ pub fn read_all(
     age: Option<&AgeContents>,
     wanted: &[(ServerName, Vec<VarName>)],
     home: &crate::home::CruxHome,
-) -> Result<(Vec<Found>, Vec<(ServerName, VarName)>)> {
+) -> Result<(Vec<Found>, Vec<Missing>)> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for (mcp, vars) in wanted {
