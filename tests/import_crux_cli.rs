@@ -363,3 +363,62 @@ fn locked_keyring_names_the_items_and_changes_nothing() {
         .collect();
     assert!(changed.is_empty(), "changed: {changed:?}");
 }
+
+/// crux's and crux-cli's files (CRUX_HOME, the projects), without the keyring's own.
+fn crux_files(env: &Env) -> BTreeMap<PathBuf, Vec<u8>> {
+    let keep = [env.crux_home(), env.dir.path().join("work")];
+    snapshot(env)
+        .into_iter()
+        .filter(|(p, _)| keep.iter().any(|k| p.starts_with(k)))
+        .collect()
+}
+
+fn failure_part_way(env: Env, backend: &str) {
+    let (project, values) = crux_cli_home(&env, backend);
+    let home = env.crux_home();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The project's host file is a symlink, which crux refuses to replace: the conversion
+    // fails after the secrets were copied and crux's registry and index were written.
+    let mcp = project.join(".mcp.json");
+    let elsewhere = env.dir.path().join("elsewhere.json");
+    std::fs::rename(&mcp, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &mcp).unwrap();
+    let before = crux_files(&env);
+    let run = env.run(&["import", "--from", "crux-cli", "--yes"]);
+    run.fails(1);
+    assert!(run.stderr().contains(".mcp.json"), "{}", run.stderr());
+    assert_eq!(crux_files(&env), before, "every file is as it was");
+    if let Some(keyring) = &env.keyring {
+        let service = format!("crux.{SERVER}");
+        for (var, value) in &values {
+            let crux = keyring.secret_tool(&["lookup", "service", &service, "username", var], None);
+            assert!(
+                crux.stdout.is_empty(),
+                "{var}: crux's name is taken off again"
+            );
+            let cli = keyring.secret_tool(&["lookup", "service", &service, "account", var], None);
+            assert_eq!(String::from_utf8_lossy(&cli.stdout), value.as_str());
+        }
+    }
+    // Fixed, it goes through.
+    std::fs::remove_file(&mcp).unwrap();
+    std::fs::rename(&elsewhere, &mcp).unwrap();
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success();
+    let got = server_env(&env, &project);
+    for (var, value) in &values {
+        assert_eq!(got[var], value.as_str());
+    }
+    assert_no_value_in_files(&env, &values);
+}
+
+#[test]
+fn failure_part_way_puts_back_the_age_files() {
+    failure_part_way(Env::headless(), "age");
+}
+
+#[test]
+fn failure_part_way_puts_back_the_secret_service_items() {
+    failure_part_way(Env::desktop_on_user_bus(), "secret-service");
+}

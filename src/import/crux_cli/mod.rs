@@ -56,6 +56,31 @@ struct Plan {
     notes: Vec<String>,
 }
 
+impl Plan {
+    /// Where crux-cli's originals are kept.
+    fn kept(&self, cli: &CliHome) -> Vec<String> {
+        cli.originals
+            .iter()
+            .map(|o| kept_path(&o.path).display().to_string())
+            .chain(
+                self.projects
+                    .iter()
+                    .filter_map(|p| p.file.as_ref())
+                    .map(|(_, o)| kept_path(&o.path).display().to_string()),
+            )
+            .collect()
+    }
+
+    /// The names of a server's secrets in crux-cli's index.
+    fn secrets_of(&self, name: &ServerName) -> Vec<String> {
+        self.wanted
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.iter().map(|v| v.to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
 fn kept_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{KEPT}"));
@@ -82,7 +107,10 @@ pub fn run(home: &CruxHome, dry_run: bool, yes: bool, json: bool) -> Result<()> 
         return Ok(());
     }
     let plan = make_plan(home, &cli)?;
-    show_plan(home, &cli, &plan, dry_run, json);
+    // With --json --yes the plan goes into the one document printed at the end.
+    if !(json && yes && !dry_run) {
+        show_plan(home, &cli, &plan, dry_run, json);
+    }
     if dry_run {
         return Ok(());
     }
@@ -327,72 +355,60 @@ fn auth_type_of(spec: Option<&crate::registry::ServerSpec>, var: &VarName) -> Au
     AuthType::Keychain
 }
 
-fn show_plan(home: &CruxHome, cli: &CliHome, plan: &Plan, dry_run: bool, json: bool) {
-    let kept: Vec<String> = cli
-        .originals
+/// The plan as JSON (names, never values).
+fn plan_json(home: &CruxHome, cli: &CliHome, plan: &Plan, dry_run: bool) -> serde_json::Value {
+    let kept = plan.kept(cli);
+    let secrets_of = |name: &ServerName| plan.secrets_of(name);
+    let servers: Vec<_> = plan
+        .servers
         .iter()
-        .map(|o| kept_path(&o.path).display().to_string())
-        .chain(
-            plan.projects
-                .iter()
-                .filter_map(|p| p.file.as_ref())
-                .map(|(_, o)| kept_path(&o.path).display().to_string()),
-        )
-        .collect();
-    let secrets_of = |name: &ServerName| -> Vec<String> {
-        plan.wanted
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.iter().map(|v| v.to_string()).collect())
-            .unwrap_or_default()
-    };
-    if json {
-        let servers: Vec<_> = plan
-            .servers
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "name": s.name.as_str(),
-                    "source": s.spec.describe_source(),
-                    "auth": s.spec.auth_kinds(),
-                    "secrets": secrets_of(&s.name),
-                    "notes": s.notes,
-                })
-            })
-            .collect();
-        let unregistered: Vec<_> = plan
-            .wanted
-            .iter()
-            .filter(|(n, _)| !plan.servers.iter().any(|s| &s.name == n))
-            .map(|(n, v)| serde_json::json!({"name": n.as_str(), "secrets": v.iter().map(|v| v.as_str()).collect::<Vec<_>>()}))
-            .collect();
-        let projects: Vec<_> = plan
-            .projects
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "path": p.dir,
-                    "crux_json": if p.file.is_some() { "converted" } else { "crux's already" },
-                    "servers": p.servers,
-                    "notes": p.notes,
-                })
-            })
-            .collect();
-        println!(
-            "{:#}",
+        .map(|s| {
             serde_json::json!({
-                "dry_run": dry_run,
-                "crux_home": home.root(),
-                "backend": {"crux_cli": plan.from.as_str(), "crux": plan.target.as_str()},
-                "servers": servers,
-                "secrets_without_server": unregistered,
-                "projects": projects,
-                "kept": kept,
-                "notes": plan.notes,
+                "name": s.name.as_str(),
+                "source": s.spec.describe_source(),
+                "auth": s.spec.auth_kinds(),
+                "secrets": secrets_of(&s.name),
+                "notes": s.notes,
             })
-        );
+        })
+        .collect();
+    let unregistered: Vec<_> = plan
+        .wanted
+        .iter()
+        .filter(|(n, _)| !plan.servers.iter().any(|s| &s.name == n))
+        .map(|(n, v)| serde_json::json!({"name": n.as_str(), "secrets": v.iter().map(|v| v.as_str()).collect::<Vec<_>>()}))
+        .collect();
+    let projects: Vec<_> = plan
+        .projects
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "path": p.dir,
+                "crux_json": if p.file.is_some() { "converted" } else { "crux's already" },
+                "servers": p.servers,
+                "notes": p.notes,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "dry_run": dry_run,
+        "crux_home": home.root(),
+        "backend": {"crux_cli": plan.from.as_str(), "crux": plan.target.as_str()},
+        "servers": servers,
+        "secrets_without_server": unregistered,
+        "projects": projects,
+        "kept": kept,
+        "notes": plan.notes,
+    })
+}
+
+fn show_plan(home: &CruxHome, cli: &CliHome, plan: &Plan, dry_run: bool, json: bool) {
+    if json {
+        println!("{:#}", plan_json(home, cli, plan, dry_run));
         return;
     }
+    let kept = plan.kept(cli);
+    let secrets_of = |name: &ServerName| plan.secrets_of(name);
     println!(
         "crux-cli's files in {} {} converted into crux's:",
         home.root().display(),
@@ -474,7 +490,8 @@ fn show_plan(home: &CruxHome, cli: &CliHome, plan: &Plan, dry_run: bool, json: b
 struct Journal {
     /// (path, content before, mode); `None`: it did not exist.
     files: Vec<(PathBuf, Option<Vec<u8>>, u32)>,
-    /// Installs moved into `CRUX_HOME/mcps/` that did not exist before.
+    /// Installs moved into `CRUX_HOME/mcps/` and folders (`launchers/`) that did not exist
+    /// before.
     installs: Vec<PathBuf>,
 }
 
@@ -537,6 +554,24 @@ fn apply(home: &CruxHome, cli: &CliHome, plan: Plan, json: bool) -> Result<()> {
         None => None,
     };
     let (found, missing) = secrets::read_all(plan.from, age.as_ref(), &plan.wanted, home)?;
+    let mcps_dir = home.mcps_dir();
+    let mcps_existed = mcps_dir.exists();
+    let result = apply_found(home, cli, plan, json, found, missing);
+    if result.is_err() && !mcps_existed {
+        // Only when empty: what a failed install staged is gone already.
+        let _ = std::fs::remove_dir(&mcps_dir);
+    }
+    result
+}
+
+fn apply_found(
+    home: &CruxHome,
+    cli: &CliHome,
+    plan: Plan,
+    json: bool,
+    found: Vec<Found>,
+    missing: Vec<secrets::Missing>,
+) -> Result<()> {
     // 2. Each server resolved on this machine (a package installed into staging).
     let mut notes: Vec<String> = Vec::new();
     let mut pendings: Vec<Pending> = Vec::new();
@@ -591,7 +626,16 @@ fn apply(home: &CruxHome, cli: &CliHome, plan: Plan, json: bool) -> Result<()> {
         Err(e) => {
             journal.undo();
             adopted.undo();
-            Err(e)
+            Err(Error::failed(
+                format!(
+                    "{e}; crux put back every file and keystore item the conversion had changed"
+                ),
+                match e.fix() {
+                    Some(fix) if fix.contains(COMMAND) => fix,
+                    Some(fix) => format!("{fix}, then run: {COMMAND}"),
+                    None => format!("run again: {COMMAND}"),
+                },
+            ))
         }
     }
 }
@@ -631,7 +675,7 @@ fn adopt(
     let conflicts = secrets::conflicts(home, plan.target, found)?;
     if let Some((mcp, var)) = conflicts.first() {
         return Err(Error::failed(
-            format!("crux already holds another value for '{mcp}' {var} than crux-cli; nothing was changed"),
+            format!("crux already holds another value for '{mcp}' {var} than crux-cli"),
             format!("keep crux-cli's: crux mcp auth --delete {mcp} {var}, then run: {COMMAND}"),
         ));
     }
@@ -664,7 +708,10 @@ fn adopt(
     for (mcp, values) in by_server {
         store.set_many(mcp, &values).map_err(|e| {
             Error::failed(
-                format!("crux's {} store cannot take the secrets of '{mcp}': {e}; crux's files were left as they were", plan.target),
+                format!(
+                    "crux's {} store cannot take the secrets of '{mcp}': {e}",
+                    plan.target
+                ),
                 format!("{}, then run: {COMMAND}", e.fix().unwrap_or_default()),
             )
         })?;
@@ -788,6 +835,9 @@ fn write_files(
                 ..tracked
             };
         }
+        if !home.launchers_dir().exists() {
+            journal.installs.push(home.launchers_dir());
+        }
         let planned = crate::sync::plan_project(home, &p.dir, &project, &registry, &tracked, true)?;
         let entry = projects.projects.entry(p.dir.clone()).or_default();
         let mut wrote = false;
@@ -850,6 +900,7 @@ fn report(
         println!(
             "{:#}",
             serde_json::json!({
+                "plan": plan_json(home, cli, plan, false),
                 "converted": true,
                 "servers": plan.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
                 "secrets_moved": found.len(),

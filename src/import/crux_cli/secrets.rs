@@ -257,7 +257,7 @@ pub fn adopt_secret_service(found: &[Found], adopted: &mut Adopted) -> Result<()
         let what = |e: Error| {
             Error::failed(
                 format!(
-                    "the Secret Service item of '{}' {} ({item}) cannot be given crux's name: {e}; crux's files were left as they were",
+                    "the Secret Service item of '{}' {} ({item}) cannot be given crux's name: {e}",
                     f.mcp, f.var
                 ),
                 format!(
@@ -292,7 +292,7 @@ pub fn verify(home: &crate::home::CruxHome, backend: Backend, found: &[Found]) -
             if got.get(&f.var) != Some(&f.secret) {
                 return Err(Error::failed(
                     format!(
-                        "'{mcp}' {}: the copy in crux's {backend} store does not read back as crux-cli's value; crux's files were left as they were",
+                        "'{mcp}' {}: the copy in crux's {backend} store does not read back as crux-cli's value",
                         f.var
                     ),
                     format!(
