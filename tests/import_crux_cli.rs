@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{kit, random_value, setup_kit, Env, Run};
+use common::{kit, random_value, setup_kit, Env, Run, Server};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +19,18 @@ fn server_script() -> PathBuf {
 
 /// crux-cli, run as the user would: the test's HOME and CRUX_HOME, the keyring's bus if any.
 fn crux_cli(env: &Env, dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(kit().join("crux-cli/.venv/bin/crux"));
+    crux_cli_program(env, dir, "crux", args, None)
+}
+
+/// A program of crux-cli's virtualenv (`crux`, or `python` running crux-cli's own code).
+fn crux_cli_program(
+    env: &Env,
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Run {
+    let mut cmd = Command::new(kit().join("crux-cli/.venv/bin").join(program));
     cmd.args(args)
         .current_dir(dir)
         .env_clear()
@@ -33,7 +44,7 @@ fn crux_cli(env: &Env, dir: &Path, args: &[&str]) -> Run {
         }
     }
     std::fs::create_dir_all(env.home()).unwrap();
-    let run = Run(common::run_with_stdin(cmd, None));
+    let run = Run(common::run_with_stdin(cmd, stdin));
     assert!(
         run.code() == Some(0),
         "crux-cli {args:?}: {}{}",
@@ -117,18 +128,23 @@ fn snapshot(env: &Env) -> BTreeMap<PathBuf, Vec<u8>> {
 /// server-everything's `get-env`, through the converted `.mcp.json` entry, by the MCP Python
 /// SDK's stdio client (which strips the environment).
 fn server_env(env: &Env, project: &Path) -> serde_json::Value {
+    serde_json::from_str(&call_tool(env, project, SERVER, "get-env")).unwrap()
+}
+
+/// A tool of `server`, called through the project's `.mcp.json` entry by the MCP Python SDK.
+fn call_tool(env: &Env, project: &Path, server: &str, tool: &str) -> String {
     let mut cmd = Command::new(kit().join(".venv/bin/python"));
     cmd.arg(kit().join("py_client.py"))
         .arg(project.join(".mcp.json"))
-        .arg(SERVER)
-        .arg("get-env")
+        .arg(server)
+        .arg(tool)
         .env_clear()
         .env("HOME", env.home())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     // Not recorded as crux's output: the server's reply holds the values on purpose.
     let run = Run(common::run_with_stdin(cmd, None));
     run.success();
-    serde_json::from_str(&run.stdout()).unwrap()
+    run.stdout()
 }
 
 fn assert_no_value_in_files(env: &Env, values: &[(String, String)]) {
@@ -421,4 +437,104 @@ fn failure_part_way_puts_back_the_age_files() {
 #[test]
 fn failure_part_way_puts_back_the_secret_service_items() {
     failure_part_way(Env::desktop_on_user_bus(), "secret-service");
+}
+
+/// Remote servers: a bearer token and OAuth (client credentials) tokens crux-cli obtained from a
+/// real authorization server reach the servers through crux's bridge, without a new sign-in.
+#[test]
+fn remote_servers_keep_their_tokens() {
+    setup_kit();
+    let token = random_value("bearer");
+    let bearer = Server::start_with_env(
+        "bearer-server.mjs",
+        &[],
+        &[("CRUX_TEST_BEARER_TOKEN", &token)],
+    );
+    let oauth = Server::start("mock-server.mjs", &[]);
+    let env = Env::headless();
+    let home = env.crux_home();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("config.toml"), "[secrets]\nbackend = \"age\"\n").unwrap();
+    let here = env.dir.path().to_path_buf();
+    crux_cli(&env, &here, &["mcp", "list"]);
+    // crux-cli's `mcp add` has no flag for remote servers: its users write the entry, here with
+    // crux-cli's own code.
+    let entries = serde_json::json!({
+        "remote": {"tags": [], "type": "streamable-http", "url": bearer.mcp(),
+                   "auth": {"type": "bearer", "keychain_key": "REMOTE_TOKEN"}},
+        "signed": {"tags": [], "type": "streamable-http", "url": oauth.mcp(),
+                   "auth": {"type": "oauth-client-credentials",
+                            "discovery_url": format!("{}/.well-known/openid-configuration", oauth.url("issuer")),
+                            "client_id": "crux-test", "scopes": []}},
+    });
+    let script = format!(
+        "import json, sys\nfrom crux_cli.manifest import load_registry, save_registry\nfrom crux_cli.secrets import get_backend\nreg = load_registry()\nreg['mcp_definitions'].update(json.loads({:?}))\nsave_registry(reg)\nget_backend().set('signed', 'client_secret', sys.stdin.read())\n",
+        entries.to_string()
+    );
+    let client_secret = random_value("client-secret");
+    crux_cli_program(
+        &env,
+        &here,
+        "python",
+        &["-c", &script],
+        Some(&client_secret),
+    );
+    crux_cli(
+        &env,
+        &here,
+        &[
+            "mcp",
+            "auth",
+            "remote",
+            "--value",
+            &format!("REMOTE_TOKEN={token}"),
+        ],
+    );
+    crux_cli(&env, &here, &["mcp", "auth", "signed"]);
+    assert!(home.join("tokens.json").is_file(), "crux-cli signed in");
+    let tokens_before = oauth.stat("token_requests");
+    let projects = env.dir.path().join("work");
+    std::fs::create_dir_all(&projects).unwrap();
+    crux_cli(
+        &env,
+        &projects,
+        &["project", "create", "app", "--mcp", "remote,signed"],
+    );
+    let project = projects.join("app");
+    crux_cli(&env, &project, &["project", "sync"]);
+
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join("secrets.json")).unwrap()).unwrap();
+    let signed = &index["servers"]["signed"];
+    assert_eq!(
+        signed["credentials"]["access_token"]["auth_type"], "oauth",
+        "{index}"
+    );
+    assert_eq!(signed["oauth"]["client_id"], "crux-test", "{index}");
+    assert!(signed["oauth"]["expires_at"].is_i64(), "{index}");
+    assert_eq!(
+        index["servers"]["remote"]["credentials"]["REMOTE_TOKEN"]["auth_type"],
+        "bearer"
+    );
+
+    assert_eq!(call_tool(&env, &project, "remote", "whoami").trim(), "ok");
+    assert!(bearer.stats()["tool_calls"].as_u64().unwrap() >= 1);
+    assert_eq!(call_tool(&env, &project, "signed", "whoami").trim(), "ok");
+    assert!(oauth.stat("mcp_requests_ok") >= 1);
+    assert_eq!(
+        oauth.stat("token_requests"),
+        tokens_before,
+        "crux used crux-cli's access token: no new sign-in"
+    );
+    assert_no_value_in_files(
+        &env,
+        &[
+            ("REMOTE_TOKEN".into(), token),
+            ("client_secret".into(), client_secret),
+        ],
+    );
 }
