@@ -189,7 +189,8 @@ fn converts_and_launches(env: Env, backend: &str) {
     env.run(&["import", "--from", "crux-cli", "--dry-run"])
         .success()
         .stdout_has("would be converted")
-        .stdout_has(&format!("server {SERVER}"))
+        .stdout_has(&format!("server {SERVER}: command node"))
+        .stdout_has(&server_script().display().to_string())
         .stdout_has(&VARS.join(", "));
     let plan = env.run(&["import", "--from", "crux-cli", "--dry-run", "--json"]);
     plan.success();
@@ -217,6 +218,10 @@ fn converts_and_launches(env: Env, backend: &str) {
         assert!(home.join(kept).is_file(), "{kept} is kept");
     }
     assert!(project.join("crux.json.crux-cli").is_file());
+    assert!(
+        home.join("mcps").join(SERVER).join("README").is_file(),
+        "crux-cli's copy of a local server's folder stays"
+    );
     for file in [
         "registry.json",
         "secrets.json",

@@ -415,20 +415,23 @@ fn show_plan(home: &CruxHome, cli: &CliHome, plan: &Plan, dry_run: bool, json: b
         if dry_run { "would be" } else { "will be" }
     );
     for s in &plan.servers {
-        let kinds = s.spec.auth_kinds();
-        println!(
-            "  server {}: {}{}",
-            s.name,
-            escape_all(&s.spec.describe_source()),
-            if kinds.is_empty() {
-                String::new()
+        // In full, as `crux mcp add` shows a definition: what it runs and what it gets.
+        for (i, line) in registration::describe(s.name.as_str(), &s.spec, None)
+            .iter()
+            .enumerate()
+        {
+            if i == 0 {
+                println!("  server {line}");
             } else {
-                format!(" [{}]", kinds.join(", "))
+                println!("  {line}");
             }
-        );
+        }
         let secrets = secrets_of(&s.name);
         if !secrets.is_empty() {
-            println!("    secrets: {} (not re-entered)", secrets.join(", "));
+            println!(
+                "    moved from crux-cli's keystore: {} (not re-entered)",
+                secrets.join(", ")
+            );
         }
         for n in &s.notes {
             println!("    note: {n}");
