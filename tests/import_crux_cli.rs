@@ -22,6 +22,11 @@ fn crux_cli(env: &Env, dir: &Path, args: &[&str]) -> Run {
     crux_cli_program(env, dir, "crux", args, None)
 }
 
+thread_local! {
+    /// crux-cli runs without the keyring's bus (as in a session without one).
+    static NO_BUS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// A program of crux-cli's virtualenv (`crux`, or `python` running crux-cli's own code).
 fn crux_cli_program(
     env: &Env,
@@ -38,7 +43,7 @@ fn crux_cli_program(
         .env("HOME", env.home())
         .env("CRUX_HOME", env.crux_home())
         .env("XDG_RUNTIME_DIR", env.dir.path().join("no-runtime"));
-    if let Some(k) = &env.keyring {
+    if let Some(k) = env.keyring.as_ref().filter(|_| !NO_BUS.get()) {
         for (key, value) in k.env() {
             cmd.env(key, value);
         }
@@ -542,4 +547,40 @@ fn remote_servers_keep_their_tokens() {
             ("client_secret".into(), client_secret),
         ],
     );
+}
+
+/// crux-cli set to the Secret Service, run where none was reachable, kept the secrets in its age
+/// store: crux, with the Secret Service here, copies them there.
+#[test]
+fn secrets_crux_cli_kept_in_its_age_fallback_go_to_the_secret_service() {
+    let env = Env::desktop_on_user_bus();
+    NO_BUS.set(true);
+    let (project, values) = crux_cli_home(&env, "secret-service");
+    NO_BUS.set(false);
+    let home = env.crux_home();
+    assert!(home.join("identity").is_file() && home.join("secrets.age").is_file());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.run(&["import", "--from", "crux-cli", "--yes"])
+        .success()
+        .stdout_has("secret-service backend");
+    let service = format!("crux.{SERVER}");
+    for (var, value) in &values {
+        let out = env
+            .keyring()
+            .secret_tool(&["lookup", "service", &service, "username", var], None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), value.as_str());
+    }
+    assert!(
+        home.join("secrets.age.crux-cli").is_file() && home.join("identity.crux-cli").is_file()
+    );
+    assert!(
+        !home.join("secrets.age").exists(),
+        "crux's backend is the Secret Service"
+    );
+    let got = server_env(&env, &project);
+    for (var, value) in &values {
+        assert_eq!(got[var], value.as_str());
+    }
+    assert_no_value_in_files(&env, &values);
 }

@@ -628,7 +628,7 @@ fn apply_found(
         }
         Err(e) => {
             journal.undo();
-            adopted.undo();
+            adopted.undo(home);
             Err(Error::failed(
                 format!(
                     "{e}; crux put back every file and keystore item the conversion had changed"
@@ -692,7 +692,6 @@ fn adopt(
         Backend::Keychain => copies.extend(found.iter().filter(|f| f.from != Backend::Keychain)),
         _ => copies.extend(found.iter()),
     }
-    let _ = adopted;
     if copies.is_empty() {
         return Ok(());
     }
@@ -709,6 +708,14 @@ fn adopt(
             .push((f.var.clone(), f.secret.clone()));
     }
     for (mcp, values) in by_server {
+        if plan.target != Backend::Age {
+            // What crux did not hold before is removed again on failure.
+            let vars: Vec<VarName> = values.iter().map(|(v, _)| v.clone()).collect();
+            let held = store.get_many(mcp, &vars)?;
+            for var in vars.into_iter().filter(|v| !held.contains_key(v)) {
+                adopted.created.push((plan.target, mcp.clone(), var));
+            }
+        }
         store.set_many(mcp, &values).map_err(|e| {
             Error::failed(
                 format!(

@@ -214,16 +214,23 @@ fn connect_secret_service(
     }
 }
 
-/// Items changed in the Secret Service (`username` added), to put back on failure.
+/// Keystore changes made, to put back on failure: Secret Service items given `username`, and
+/// copies crux made in an OS keystore where it held none (crux's age file is put back whole).
 #[derive(Default)]
 pub struct Adopted {
     #[cfg(target_os = "linux")]
     items: Vec<(String, std::collections::HashMap<String, String>)>,
+    pub created: Vec<(Backend, ServerName, VarName)>,
 }
 
 impl Adopted {
     /// Puts every changed item back as it was (best effort; says what it could not).
-    pub fn undo(self) {
+    pub fn undo(self, home: &crate::home::CruxHome) {
+        for (backend, mcp, var) in self.created.iter().rev() {
+            if let Err(e) = select::open(*backend, home).and_then(|s| s.delete(mcp, var)) {
+                eprintln!("warning: could not remove crux's copy of '{mcp}' {var} from the {backend}: {e}");
+            }
+        }
         #[cfg(target_os = "linux")]
         if !self.items.is_empty() {
             match crate::store::secret_service::SecretServiceStore::connect() {
