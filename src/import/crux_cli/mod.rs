@@ -930,7 +930,11 @@ fn report(
         plan.projects.len()
     );
     for (m, v) in missing {
-        println!("note: crux-cli's index lists '{m}' {v}, but no keystore holds it; store it: crux mcp auth {m} {v}");
+        if OAUTH_ACCOUNTS.contains(&v.as_str()) {
+            println!("note: crux-cli lists the OAuth {v} of '{m}', but no keystore holds it; sign in again: crux mcp auth {m}");
+        } else {
+            println!("note: crux-cli's index lists '{m}' {v}, but no keystore holds it; store it: crux mcp auth {m} {v}");
+        }
     }
     for n in notes {
         println!("note: {n}");
