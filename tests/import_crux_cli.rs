@@ -188,6 +188,19 @@ fn converts_and_launches(env: Env, backend: &str) {
         .stderr_has("written by crux-cli")
         .stderr_has("crux import --from crux-cli");
     assert!(!run.stderr().contains("corrupt"), "{}", run.stderr());
+    for args in [&["mcp", "auth", "--list"][..], &["backend"][..]] {
+        let run = env.run(args);
+        assert!(
+            run.stderr().contains("crux import --from crux-cli")
+                && !run.stderr().contains("corrupt"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+    let mut sync = env.cmd(&["project", "sync"]);
+    sync.current_dir(&project);
+    let run = env.run_cmd(sync, None);
+    run.fails(1).stderr_has("written by crux-cli");
 
     // --dry-run shows the plan and changes nothing.
     let before = snapshot(&env);

@@ -245,11 +245,25 @@ pub fn is_crux_cli_json(path: &Path, bytes: &[u8]) -> bool {
     let numbered = map.get("version").is_some_and(Value::is_u64);
     match path.file_name().and_then(|n| n.to_str()) {
         Some("registry.json") => !numbered && map.contains_key("mcp_definitions"),
-        Some("secrets.json") => !map.contains_key("version") && map.values().all(|v| v.is_array()),
+        Some("secrets.json") => {
+            // `{}` is crux-cli's index with every secret removed, when crux-cli's other files
+            // are beside it.
+            !map.contains_key("version")
+                && map.values().all(|v| v.is_array())
+                && (!map.is_empty() || path.parent().is_some_and(cli_files_beside))
+        }
         Some("projects.json") => !numbered && map.get("projects").is_some_and(Value::is_array),
         Some("crux.json") => !numbered && map.contains_key("mcps"),
         _ => false,
     }
+}
+
+/// Whether `dir` holds crux-cli's files other than its index.
+fn cli_files_beside(dir: &Path) -> bool {
+    let registry = dir.join("registry.json");
+    dir.join("config.toml").is_file()
+        || dir.join("identity").is_file()
+        || std::fs::read(&registry).is_ok_and(|b| is_crux_cli_json(&registry, &b))
 }
 
 /// The error crux gives instead of "corrupt" for a file crux-cli wrote.
@@ -442,6 +456,10 @@ mod tests {
             br#"{"version":2,"name":"p","servers":{}}"#
         ));
         assert!(!is_crux_cli_json(idx, b"not json"));
+        assert!(
+            !is_crux_cli_json(Path::new("/nonexistent/secrets.json"), b"{}"),
+            "an empty object alone is nobody's"
+        );
     }
 
     #[test]
