@@ -16,9 +16,9 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
     let Some(bytes) = fsutil::read_optional(path)? else {
         return Ok(None);
     };
-    let written_by_crux_cli = crate::import::crux_cli::is_crux_cli_json(path, &bytes);
     let corrupt = |reason: String| {
-        if written_by_crux_cli {
+        // Only on the error path: the launcher loads these files at every start.
+        if crate::import::crux_cli::is_crux_cli_json(path, &bytes) {
             // Not corrupt: crux-cli's format, which `crux import --from crux-cli` converts.
             return crate::import::crux_cli::written_by_crux_cli(path);
         }
