@@ -14,7 +14,20 @@ impl CruxHome {
     pub fn from_env() -> Result<CruxHome> {
         let home = CruxHome::locate()?;
         // Another user's CRUX_HOME, or one that others can read or write, is not ours to use.
-        fsutil::check_private(&home.root)?;
+        fsutil::check_private(&home.root).map_err(|e| {
+            // crux-cli creates ~/.crux with the umask's mode (0755): say what it is.
+            if crate::import::crux_cli::present(&home.root) {
+                Error::failed(
+                    format!("{e}; it holds crux-cli's files (the Python tool)"),
+                    format!(
+                        "{}, then convert them: crux import --from crux-cli",
+                        e.fix().unwrap_or_default()
+                    ),
+                )
+            } else {
+                e
+            }
+        })?;
         Ok(home)
     }
 

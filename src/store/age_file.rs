@@ -82,16 +82,24 @@ impl AgeFileStore {
             .map_err(|_| corrupt("its identity is not an age X25519 secret key"))
     }
 
+    /// The identity is missing: crux-cli's store (its identity is `identity`), or a lost one.
+    fn missing_identity(&self) -> Error {
+        if self.home.root().join("identity").is_file() {
+            return crate::import::crux_cli::written_by_crux_cli(&self.store);
+        }
+        Error::MissingIdentity {
+            store: self.store.clone(),
+            identity: self.identity.clone(),
+        }
+    }
+
     /// The identity for a write, created on first use. Called with the store lock held.
     fn identity_for_write(&self) -> Result<x25519::Identity> {
         if let Some(identity) = self.load_identity()? {
             return Ok(identity);
         }
         if self.store_exists()? {
-            return Err(Error::MissingIdentity {
-                store: self.store.clone(),
-                identity: self.identity.clone(),
-            });
+            return Err(self.missing_identity());
         }
         let identity = x25519::Identity::generate();
         let created = time::OffsetDateTime::now_utc()
@@ -128,10 +136,7 @@ impl AgeFileStore {
             None => {
                 owned = self
                     .load_identity()?
-                    .ok_or_else(|| Error::MissingIdentity {
-                        store: self.store.clone(),
-                        identity: self.identity.clone(),
-                    })?;
+                    .ok_or_else(|| self.missing_identity())?;
                 &owned
             }
         };

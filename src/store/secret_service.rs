@@ -183,11 +183,21 @@ impl SecretServiceStore {
         mcp: &ServerName,
         vars: &[VarName],
     ) -> Result<Vec<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>> {
+        self.search_all_by(mcp, vars, "username")
+    }
+
+    /// [`Self::search_all`] with `<attr>=<VAR>` in place of `username` (another tool's naming).
+    fn search_all_by(
+        &self,
+        mcp: &ServerName,
+        vars: &[VarName],
+        attr: &str,
+    ) -> Result<Vec<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>> {
         let service = mcp.service();
         let conn = self.conn.inner();
         let searches = vars.iter().map(|var| {
             let attributes: HashMap<&str, &str> =
-                HashMap::from([("service", service.as_str()), ("username", var.as_str())]);
+                HashMap::from([("service", service.as_str()), (attr, var.as_str())]);
             async move {
                 let reply = conn
                     .call_method(
@@ -376,16 +386,27 @@ fn open_session(conn: &Connection) -> Result<(OwnedObjectPath, Option<Zeroizing<
     }
 }
 
-impl SecretStore for SecretServiceStore {
-    fn backend(&self) -> Backend {
-        Backend::SecretService
-    }
+/// An item found under another attribute than crux's `username` (crux-cli's `account`).
+pub struct FoundItem {
+    /// Its D-Bus object path.
+    pub path: String,
+    pub secret: Secret,
+}
 
-    fn get_many(&self, mcp: &ServerName, vars: &[VarName]) -> Result<BTreeMap<VarName, Secret>> {
+impl SecretServiceStore {
+    /// The items `service=crux.<mcp>, <attr>=<VAR>` for each variable, with their values
+    /// (another tool's naming: crux-cli names the variable `account`). Locked items are
+    /// unlocked as for [`SecretStore::get_many`].
+    pub fn get_many_by(
+        &self,
+        mcp: &ServerName,
+        vars: &[VarName],
+        attr: &str,
+    ) -> Result<BTreeMap<VarName, FoundItem>> {
         if vars.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let found = self.search_all(mcp, vars)?;
+        let found = self.search_all_by(mcp, vars, attr)?;
         let still_locked: Vec<OwnedObjectPath> = found
             .iter()
             .filter(|(unlocked, _)| unlocked.is_empty())
@@ -395,7 +416,7 @@ impl SecretStore for SecretServiceStore {
             found
         } else {
             self.unlock(&still_locked)?;
-            self.search_all(mcp, vars)?
+            self.search_all_by(mcp, vars, attr)?
         };
         let mut wanted: Vec<(&VarName, OwnedObjectPath)> = Vec::new();
         for (var, (unlocked, _)) in vars.iter().zip(found) {
@@ -418,12 +439,60 @@ impl SecretStore for SecretServiceStore {
             .deserialize()
             .map_err(|e| failed(format!("unexpected GetSecrets reply: {e}")))?;
         let mut out = BTreeMap::new();
-        for (var, path) in wanted {
-            if let Some(wire) = secrets.remove(&path) {
-                out.insert(var.clone(), self.decode(var, wire)?);
+        for (var, path) in &wanted {
+            if let Some(wire) = secrets.remove(path) {
+                out.insert(
+                    (*var).clone(),
+                    FoundItem {
+                        path: path.to_string(),
+                        secret: self.decode(var, wire)?,
+                    },
+                );
             }
         }
         Ok(out)
+    }
+
+    /// An item's attributes.
+    pub fn attributes(&self, item: &str) -> Result<HashMap<String, String>> {
+        let reply = self.call(
+            item,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            &(ITEM_IFACE, "Attributes"),
+        )?;
+        let value: OwnedValue = reply
+            .body()
+            .deserialize()
+            .map_err(|e| failed(format!("unexpected Attributes property: {e}")))?;
+        HashMap::<String, String>::try_from(value)
+            .map_err(|e| failed(format!("unexpected Attributes property: {e}")))
+    }
+
+    /// Replaces an item's attributes (its value stays as it is).
+    pub fn set_attributes(&self, item: &str, attributes: &HashMap<String, String>) -> Result<()> {
+        let value = Value::from(attributes.clone());
+        self.call(
+            item,
+            "org.freedesktop.DBus.Properties",
+            "Set",
+            &(ITEM_IFACE, "Attributes", value),
+        )?;
+        Ok(())
+    }
+}
+
+impl SecretStore for SecretServiceStore {
+    fn backend(&self) -> Backend {
+        Backend::SecretService
+    }
+
+    fn get_many(&self, mcp: &ServerName, vars: &[VarName]) -> Result<BTreeMap<VarName, Secret>> {
+        Ok(self
+            .get_many_by(mcp, vars, "username")?
+            .into_iter()
+            .map(|(var, item)| (var, item.secret))
+            .collect())
     }
 
     fn set_many(&self, mcp: &ServerName, values: &[(VarName, Secret)]) -> Result<()> {

@@ -8,6 +8,7 @@
 #   bench/node_modules/  mcp-remote, the peer of scripts/bench-eras.sh
 #   hosts/node_modules/  real MCP hosts: Claude Code, Gemini CLI, Codex (with its native binary)
 #   .venv/         from requirements.txt (pip)       - the mcp Python SDK for py_client.py
+#   crux-cli/.venv/  from crux-cli/requirements.txt  - crux-cli 1.0.5, the tool crux imports from
 # Idempotent and fast (a couple of stat calls) when everything is already in place.
 # Safe to run from several test processes at once (flock). Progress goes to stderr.
 # Env: PYTHON (default python3), NPM (default npm).
@@ -32,9 +33,11 @@ subs_ok() {
   for d in "${SUBDIRS[@]}"; do sub_ok "$d" || return 1; done
 }
 py_ok() { [[ -x .venv/bin/python && -f "$PY_STAMP" ]] && cmp -s requirements.txt "$PY_STAMP"; }
+CLI_STAMP="crux-cli/.venv/.crux-requirements.txt"
+cli_ok() { [[ -x crux-cli/.venv/bin/crux && -f "$CLI_STAMP" ]] && cmp -s crux-cli/requirements.txt "$CLI_STAMP"; }
 
 # Fast path without taking the lock.
-if npm_ok && subs_ok && py_ok; then
+if npm_ok && subs_ok && py_ok && cli_ok; then
   exit 0
 fi
 
@@ -66,4 +69,11 @@ if ! py_ok; then
   "$PYTHON" -m venv --clear .venv 1>&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 1>&2
   cp requirements.txt "$PY_STAMP"
+fi
+
+if ! cli_ok; then
+  echo "e2e setup: creating $DIR/crux-cli/.venv" >&2
+  "$PYTHON" -m venv --clear crux-cli/.venv 1>&2
+  crux-cli/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r crux-cli/requirements.txt 1>&2
+  cp crux-cli/requirements.txt "$CLI_STAMP"
 fi
