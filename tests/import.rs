@@ -598,3 +598,128 @@ fn a_dry_run_shows_the_classified_plan_and_writes_nothing() {
     );
     assert!(!env.crux_home().join("registry.json").exists());
 }
+
+/// A stand-in stdio server: writes its command line and environment to the file its first
+/// argument names.
+fn report_server(dir: &Path) -> PathBuf {
+    let path = dir.join("server.sh");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nreport=\"$1\"; shift\n{ tr '\\0' ' ' < /proc/$$/cmdline; echo; env; } > \"$report\"\nexit 42\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Credentials in a remote server's URL (user info, a query parameter) and headers (a literal
+/// one, one named by `--secret`, an `Authorization` that refers to the environment), and one
+/// after a stdio server's `--api-key`: after the import none is in a file, the remote server
+/// — which checks every one of them on every request — answers a real client through the
+/// bridge entry, and the stdio server gets its key in its arguments, not its environment.
+#[test]
+fn url_header_and_argument_credentials_still_reach_their_servers() {
+    setup_kit();
+    let api_key = random_value("query");
+    let password = random_value("userinfo");
+    let x_api_key = random_value("header");
+    let team = random_value("team");
+    let bearer = random_value("bearer");
+    let arg_key = random_value("argkey");
+    let expect = json!({
+        "query": {"api_key": api_key},
+        "basic": format!("crux:{password}"),
+        "headers": {"X-Api-Key": x_api_key, "X-Team": format!("t-{team}"), "X-Ref": bearer},
+    });
+    let server = common::Server::start_with_env(
+        "bearer-server.mjs",
+        &[],
+        &[("CRUX_TEST_EXPECT", &expect.to_string())],
+    );
+    let env = Env::for_backend("age");
+    let dir = env.dir.path().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stand_in = report_server(env.dir.path());
+    let report = env.dir.path().join("report.txt");
+    let url = server
+        .mcp()
+        .replacen("http://", &format!("http://crux:{password}@"), 1)
+        + &format!("?api_key={api_key}");
+    let file = dir.join(".mcp.json");
+    write(
+        &file,
+        &json!({"mcpServers": {
+            "remote": {"type": "http", "url": url, "headers": {
+                "X-Api-Key": x_api_key,
+                "X-Team": format!("t-{team}"),
+                "X-Ref": "${IMPORT_TEST_BEARER}",
+            }},
+            "flagged": {"command": stand_in, "args": [report, "--api-key", arg_key, "--verbose"]},
+        }})
+        .to_string(),
+    );
+    let mut cmd = import_cmd(&env, &dir, &["--yes", "--secret", "remote:X-Team"]);
+    cmd.env("IMPORT_TEST_BEARER", &bearer);
+    let run = env.run_cmd(cmd, None);
+    run.success()
+        .stdout_has("✓ Imported 'remote'")
+        .stdout_has("✓ Imported 'flagged'");
+    let values = [&api_key, &password, &x_api_key, &team, &bearer, &arg_key];
+    let refs: Vec<&str> = values.iter().map(|v| v.as_str()).collect();
+    assert_no_value_in_files(&env, &refs);
+    for v in &refs {
+        assert!(!contains(&env.printed.borrow(), v), "a value was printed");
+    }
+    let store = age_plaintext(&env);
+    assert_eq!(store["secrets"]["remote"]["API_KEY"], api_key.as_str());
+    assert_eq!(
+        store["secrets"]["remote"]["URL_USERINFO"],
+        format!("crux:{password}")
+    );
+    assert_eq!(store["secrets"]["flagged"]["API_KEY"], arg_key.as_str());
+
+    // The remote server, through the bridge entry and the PyPI client.
+    let mut client = Command::new(kit().join(".venv/bin/python"));
+    client
+        .arg(kit().join("py_client.py"))
+        .arg(&file)
+        .arg("remote")
+        .arg("whoami")
+        .env_clear()
+        .env("HOME", env.home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let answer = common::Run(common::run_with_stdin(client, None));
+    answer.success().stdout_has("ok");
+    let stats = server.stats();
+    assert_eq!(stats["expected_missing"], 0, "{stats}");
+    assert_eq!(stats["unauthorized"], 0, "{stats}");
+    assert!(stats["expected_ok"].as_u64().unwrap() > 0, "{stats}");
+
+    // The stdio server: the key in its arguments, where it had it, and not in its environment.
+    let (command, args, entry_env) = stdio_entry(HostId::ClaudeCode, &file, "flagged");
+    let entry = json!({"command": command, "args": args, "env": entry_env});
+    assert!(
+        entry["args"].to_string().contains("{crux:API_KEY}"),
+        "{entry}"
+    );
+    let out = common::entry_command(&entry, &env.home())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(&report).unwrap();
+    let cmdline = seen.lines().next().unwrap();
+    assert!(
+        cmdline.contains(&format!("--api-key {arg_key} --verbose")),
+        "{cmdline}"
+    );
+    assert!(
+        !seen.lines().skip(1).any(|l| l.contains(&arg_key)),
+        "not in the environment: {seen}"
+    );
+}

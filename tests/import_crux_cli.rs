@@ -173,15 +173,23 @@ fn assert_no_value_in_files(env: &Env, values: &[(String, String)]) {
 fn converts_and_launches(env: Env, backend: &str) {
     let (project, values) = crux_cli_home(&env, backend);
     let home = env.crux_home();
-    // crux-cli leaves CRUX_HOME as its umask made it: crux says whose it is and what to run.
+    // crux-cli leaves CRUX_HOME as its umask made it (0755 under the usual 022): crux says
+    // whose it is and what to run; the conversion makes it private itself.
     use std::os::unix::fs::PermissionsExt;
-    if std::fs::metadata(&home).unwrap().permissions().mode() & 0o077 != 0 {
-        env.run(&["mcp", "list"])
-            .fails(1)
-            .stderr_has("crux-cli")
-            .stderr_has("crux import --from crux-cli");
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.run(&["mcp", "list"])
+        .fails(1)
+        .stderr_has("crux-cli")
+        .stderr_has("crux import --from crux-cli");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // --dry-run reads it as it is.
+    let before = snapshot(&env);
+    env.run(&["import", "--from", "crux-cli", "--dry-run"])
+        .success()
+        .stdout_has("would be converted");
+    assert_eq!(snapshot(&env), before);
+    assert_eq!(mode(&home), 0o755, "--dry-run changed no mode");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     // Never "corrupt": crux-cli's files, and the command that converts them.
     let run = env.run(&["mcp", "list"]);
     run.fails(1)
@@ -222,9 +230,12 @@ fn converts_and_launches(env: Env, backend: &str) {
         .stderr_has("--yes");
     assert_eq!(snapshot(&env), before);
 
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.run(&["import", "--from", "crux-cli", "--yes"])
         .success()
-        .stdout_has("✓ Converted crux-cli's 1 server(s) and 2 secret(s)");
+        .stdout_has("✓ Converted crux-cli's 1 server(s) and 2 secret(s)")
+        .stderr_has("it is 0700 now");
+    assert_eq!(mode(&home), 0o700);
 
     // crux's own files, crux-cli's originals beside them.
     for kept in [

@@ -18,6 +18,20 @@ pub fn execute(cli: Cli) -> Result<()> {
         // Doctor reports a CRUX_HOME others can read instead of refusing it, and writes nothing.
         return doctor::run(&CruxHome::locate()?, live, json);
     }
+    if let Command::Import(args) = cli.command {
+        // crux-cli creates `~/.crux` readable by others (0755), which crux refuses; the command
+        // that converts it takes it as it is, and makes it private once confirmed.
+        let located = CruxHome::locate()?;
+        let home = if args.from == Some(crate::cli::ImportFrom::CruxCli)
+            && crate::import::crux_cli::only_readable(located.root())
+        {
+            located
+        } else {
+            CruxHome::from_env()?
+        };
+        crate::index::Index::persist_migration(&home)?;
+        return import::run(*args, &home);
+    }
     let home = CruxHome::from_env()?;
     if !matches!(
         cli.command,
@@ -55,7 +69,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Bridge => crate::bridge::run(&home),
         Command::Headers { name, no_url_check } => oauth::headers(&home, &name, no_url_check),
         Command::Host { command } => host::run(command, &home),
-        Command::Import(args) => import::run(*args, &home),
+        Command::Import(_) => unreachable!("handled above"),
         Command::Doctor { .. } => unreachable!("handled above"),
         Command::Completions { shell } => {
             print!("{}", completion_script(shell));

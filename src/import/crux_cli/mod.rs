@@ -126,6 +126,7 @@ pub fn run(home: &CruxHome, dry_run: bool, yes: bool, json: bool) -> Result<()> 
             return Ok(());
         }
     }
+    make_private(home.root())?;
     // Under the lock, from what is there now (another crux may have run meanwhile).
     let _lock = home.lock()?;
     let cli = files::read(home.root())?;
@@ -946,4 +947,36 @@ fn report(
         );
     }
     println!("crux-cli's other files are kept as *.{KEPT} (no values in them). Check: crux doctor");
+}
+
+/// Whether `root` is the user's own crux-cli home that only its mode keeps from crux: readable
+/// by others (crux-cli creates it with the umask's 0755) but writable by no one else, so
+/// nothing in it can have been planted by another user.
+pub fn only_readable(root: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(root) else {
+        return false;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let mode = meta.mode() & 0o777;
+    meta.uid() == me && mode & 0o077 != 0 && mode & 0o022 == 0 && present(root)
+}
+
+/// Makes a crux-cli home that is [`only_readable`] private (0700), and says so.
+fn make_private(root: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !only_readable(root) {
+        return Ok(());
+    }
+    let mode = std::fs::metadata(root)
+        .map(|m| m.mode() & 0o777)
+        .unwrap_or(0);
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io(format!("cannot make {} private", root.display()), e))?;
+    eprintln!(
+        "note: {} was readable by other users (mode {mode:o}, as crux-cli created it); it is 0700 now",
+        root.display()
+    );
+    Ok(())
 }
