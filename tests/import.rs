@@ -67,7 +67,11 @@ fn stdio_entry(host: HostId, path: &Path, name: &str) -> (String, Vec<String>, V
     if path.ends_with(".claude.json") {
         // And the local scopes.
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for project in doc["projects"].as_object().unwrap().values() {
+        for project in doc["projects"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             for (n, e) in project["mcpServers"].as_object().into_iter().flatten() {
                 entries.push((n.clone(), e.clone()));
             }
@@ -722,4 +726,93 @@ fn url_header_and_argument_credentials_still_reach_their_servers() {
         !seen.lines().skip(1).any(|l| l.contains(&arg_key)),
         "not in the environment: {seen}"
     );
+}
+
+/// The same server, with the same token, in two user files (Claude Code's and Cursor's): one
+/// registration, both files rewritten, the token stored once.
+#[test]
+fn the_same_server_in_two_user_files_is_one_server() {
+    let env = Env::for_backend("age");
+    let home = env.home();
+    let token = random_value("shared");
+    let script = env.dir.path().join("s.js");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(&script, "").unwrap();
+    let entry = json!({"command": "node", "args": [script], "env": {"GITHUB_TOKEN": token}});
+    write(
+        &home.join(".claude.json"),
+        &json!({"mcpServers": {"github": entry}}).to_string(),
+    );
+    write(
+        &home.join(".cursor/mcp.json"),
+        &json!({"mcpServers": {"github": entry}}).to_string(),
+    );
+    let run = env.run_cmd(import_cmd(&env, &home, &["--user", "--yes"]), None);
+    run.success();
+    assert_eq!(
+        run.stdout().matches("✓ Imported 'github'").count(),
+        2,
+        "{}",
+        run.stdout()
+    );
+    for file in [home.join(".claude.json"), home.join(".cursor/mcp.json")] {
+        let (command, _, _) = stdio_entry(HostId::Cursor, &file, "github");
+        assert!(command.ends_with("keychain-auth.sh"), "{}", file.display());
+    }
+    assert_no_value_in_files(&env, &[&token]);
+    assert_eq!(
+        age_plaintext(&env)["secrets"]["github"]["GITHUB_TOKEN"],
+        token.as_str()
+    );
+}
+
+/// A cloned project's `crux.json` that lists more servers and hosts than the import found:
+/// the import writes only the servers it imported, only into the files they came from.
+#[test]
+fn a_project_crux_json_does_not_widen_what_the_import_writes() {
+    let env = Env::for_backend("age");
+    let dir = env.dir.path().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.js"), "").unwrap();
+    // The user's own server, registered with a credential.
+    env.run(&[
+        "mcp",
+        "add",
+        "mine",
+        "--command",
+        "node",
+        "--keychain",
+        "MINE_TOKEN",
+        "--value",
+        "MINE_TOKEN=mine-value",
+        "--",
+        "/nonexistent/mine.js",
+    ])
+    .success();
+    write(
+        &dir.join("crux.json"),
+        &json!({"version": 2, "name": "cloned", "servers": {"mine": {}}, "hosts": ["claude-code", "cursor"]}).to_string(),
+    );
+    let token = random_value("clone");
+    write(
+        &dir.join(".mcp.json"),
+        &json!({"mcpServers": {"bait": {"command": "node", "args": ["s.js"], "env": {"BAIT_TOKEN": token}}}}).to_string(),
+    );
+    let run = env.run_cmd(import_cmd(&env, &dir, &["--yes"]), None);
+    run.success().stdout_has("✓ Imported 'bait'");
+    let mcp = std::fs::read_to_string(dir.join(".mcp.json")).unwrap();
+    assert!(
+        mcp.contains("\"bait\"") && !mcp.contains("\"mine\""),
+        "{mcp}"
+    );
+    assert!(
+        !dir.join(".cursor").exists(),
+        "no other host file was written"
+    );
+    // The relative script became the project's file by absolute path.
+    let show = env.run(&["mcp", "show", "bait", "--json"]);
+    let shown: Value = serde_json::from_str(&show.success().stdout()).unwrap();
+    let script = std::fs::canonicalize(dir.join("s.js")).unwrap();
+    assert_eq!(shown["args"], json!([script.to_str().unwrap()]), "{shown}");
+    assert_no_value_in_files(&env, &[&token]);
 }

@@ -310,13 +310,32 @@ fn plan(
                 items.push(item);
                 continue;
             }
-            match entry::read(file.host, name, value, overrides, &lookup) {
+            let ctx = entry::Context {
+                dir: file.dir.as_deref(),
+                home: dirs::home_dir(),
+            };
+            match entry::read(file.host, name, value, overrides, &lookup, &ctx) {
                 Err(why) => item.status = Status::Skip(why),
                 Ok(c) if c.credentials.is_empty() => {
                     item.status = Status::Skip("no credentials in it".into());
                     item.candidate = Some(c);
                 }
                 Ok(c) => {
+                    let twin = registry
+                        .servers
+                        .keys()
+                        .find(|k| k.eq_ignore_ascii_case(name) && *k != name);
+                    if let Some(twin) = twin {
+                        // On a case-insensitive file system their installs would be one folder.
+                        item.status = Status::Skip(format!(
+                            "'{}' differs from the registered '{}' only in case: rename the entry, then import again",
+                            sanitize(name),
+                            sanitize(twin)
+                        ));
+                        item.candidate = Some(c);
+                        items.push(item);
+                        continue;
+                    }
                     if let Some(r) = ServerName::parse(name).ok().and_then(|n| registry.get(&n)) {
                         item.status = if same_as_registered(&c.spec, &r.spec) {
                             Status::Reuse
@@ -378,6 +397,15 @@ fn origin_text(o: &Origin) -> String {
 fn print_plan(files: &[HostFileScan], items: &[Item]) {
     for (i, file) in files.iter().enumerate() {
         let mine: Vec<&Item> = items.iter().filter(|it| it.file == i).collect();
+        if file.host == HostId::ClaudeCode
+            && file.scope == Scope::User
+            && file.local.is_none()
+            && mine
+                .iter()
+                .any(|it| matches!(it.status, Status::Import | Status::Reuse))
+        {
+            eprintln!("note: Claude Code rewrites {} while it runs: quit it before importing, or it may write its own copy (with the values) back", file.path.display());
+        }
         match &file.local {
             Some(local) => println!(
                 "{} — {} (local scope of {})",
@@ -755,6 +783,25 @@ fn import_group(
     warnings: &mut Vec<String>,
 ) -> Result<()> {
     let mut done: Vec<Done> = Vec::new();
+    // A server an earlier group registered (the same one in another user file) is reused here.
+    let registry = Registry::load(home)?;
+    for item in items.iter_mut() {
+        if !group.contains(&item.file) || item.status != Status::Import {
+            continue;
+        }
+        let (Ok(name), Some(c)) = (ServerName::parse(&item.name), &item.candidate) else {
+            continue;
+        };
+        if let Some(r) = registry.get(&name) {
+            item.status = if same_as_registered(&c.spec, &r.spec) {
+                Status::Reuse
+            } else {
+                Status::Failed(format!(
+                    "'{name}' was registered meanwhile with another definition (see: crux mcp show {name})"
+                ))
+            };
+        }
+    }
     for i in 0..items.len() {
         if !group.contains(&items[i].file)
             || !matches!(items[i].status, Status::Import | Status::Reuse)
@@ -785,6 +832,7 @@ fn import_group(
     match rewritten {
         Ok(()) => {
             for &f in group {
+                verify(&files[f], items, f, warnings);
                 history_warning(&files[f], items, f, warnings);
             }
         }
@@ -826,7 +874,51 @@ fn unchanged(file: &HostFileScan, items: &[Item], index: usize, names: &[String]
     Ok(())
 }
 
-/// Rewrites a group's files with crux's entries for `names`.
+/// The files a rewrite touches, as they were, to put back if a later step fails.
+#[derive(Default)]
+struct Backup(Vec<(PathBuf, Option<Vec<u8>>, u32)>);
+
+impl Backup {
+    fn keep(&mut self, path: &Path) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if self.0.iter().any(|(p, _, _)| p == path) {
+            return Ok(());
+        }
+        let mode = std::fs::symlink_metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o600);
+        self.0.push((
+            path.to_path_buf(),
+            crate::fsutil::read_optional(path)?,
+            mode,
+        ));
+        Ok(())
+    }
+
+    fn restore(&self) {
+        for (path, bytes, mode) in self.0.iter().rev() {
+            let now = crate::fsutil::read_optional(path).ok().flatten();
+            if now.as_ref() == bytes.as_ref() {
+                continue;
+            }
+            let put_back = match bytes {
+                Some(bytes) => crate::fsutil::write_atomic_mode(path, bytes, *mode),
+                None => std::fs::remove_file(path)
+                    .map_err(|e| Error::io(format!("cannot remove {}", path.display()), e)),
+            };
+            if let Err(e) = put_back {
+                eprintln!(
+                    "warning: could not put {} back as it was: {}",
+                    path.display(),
+                    e.render()
+                );
+            }
+        }
+    }
+}
+
+/// Rewrites a group's files with crux's entries for `names`; if any step fails, every file it
+/// wrote is put back as it was.
 fn rewrite(
     home: &CruxHome,
     files: &[HostFileScan],
@@ -834,9 +926,26 @@ fn rewrite(
     items: &[Item],
     names: &[String],
 ) -> Result<()> {
+    let mut backup = Backup::default();
+    let result = rewrite_files(home, files, group, items, names, &mut backup);
+    if result.is_err() {
+        backup.restore();
+    }
+    result
+}
+
+fn rewrite_files(
+    home: &CruxHome,
+    files: &[HostFileScan],
+    group: &[usize],
+    items: &[Item],
+    names: &[String],
+    backup: &mut Backup,
+) -> Result<()> {
     let _lock = home.lock()?;
     let registry = Registry::load(home)?;
     let mut projects = Projects::load(home)?;
+    backup.keep(&home.projects_path())?;
     let imported_in = |f: usize| -> Vec<String> {
         items
             .iter()
@@ -847,6 +956,11 @@ fn rewrite(
     for &f in group {
         unchanged(&files[f], items, f, &imported_in(f))?;
     }
+    let registered = |list: &[String]| -> Vec<(String, &crate::registry::Registered)> {
+        list.iter()
+            .filter_map(|n| Some((n.clone(), registry.get(&ServerName::parse(n).ok()?)?)))
+            .collect()
+    };
     let first = &files[group[0]];
     match (first.scope, &first.dir) {
         (Scope::User, _) if first.local.is_some() => {
@@ -863,10 +977,7 @@ fn rewrite(
                     .cloned()
                     .collect::<Vec<_>>(),
             );
-            let servers: Vec<(String, &crate::registry::Registered)> = wanted
-                .iter()
-                .filter_map(|n| Some((n.clone(), registry.get(&ServerName::parse(n).ok()?)?)))
-                .collect();
+            let servers = registered(&wanted);
             let launcher = crate::sync::launcher_for(home, &servers)?;
             let entries: Vec<(String, Value)> = servers
                 .iter()
@@ -886,6 +997,7 @@ fn rewrite(
                 &entries,
                 &wanted,
             )? {
+                backup.keep(&first.path)?;
                 hosts::write(&first.path, &bytes, 0o600)?;
                 println!(
                     "✓ Wrote {} (local scope of {})",
@@ -906,6 +1018,7 @@ fn rewrite(
                     .cloned()
                     .collect::<Vec<_>>(),
             );
+            backup.keep(&first.path)?;
             let wrote = crate::commands::host::write_user(
                 home,
                 host,
@@ -920,6 +1033,9 @@ fn rewrite(
             projects.save(home)?;
         }
         (Scope::Project, Some(dir)) => {
+            // Only the imported servers, only in the files they came from: a project's other
+            // servers and hosts (a cloned repository's crux.json may list more) wait for the
+            // user's own `crux project sync`.
             let mut project = ProjectFile::load(dir)?.unwrap_or_else(|| {
                 ProjectFile::new(
                     &dir.file_name()
@@ -927,18 +1043,6 @@ fn rewrite(
                         .unwrap_or_else(|| "project".into()),
                 )
             });
-            let mut tracked = projects.projects.get(dir).cloned().unwrap_or_default();
-            for &f in group {
-                let host = files[f].host;
-                if let Some(list) = &mut project.hosts {
-                    if !list.contains(&host) {
-                        list.push(host);
-                    }
-                }
-                let mut owned = tracked.generated_for(host).to_vec();
-                owned.extend(imported_in(f));
-                tracked.set_generated(host, owned);
-            }
             for name in names {
                 let parsed = ServerName::parse(name)?;
                 let spec = registry.require(&parsed)?.spec.clone();
@@ -946,20 +1050,93 @@ fn rewrite(
                     .servers
                     .insert(name.clone(), ProjectServer::Spec(Box::new(spec)));
             }
-            let plans = crate::sync::plan_project(home, dir, &project, &registry, &tracked, true)?;
+            let servers = registered(names);
+            let launcher = crate::sync::launcher_for(home, &servers)?;
+            let tracked = projects.projects.entry(dir.to_path_buf()).or_default();
+            let mut planned = Vec::new();
+            for &f in group {
+                let file = &files[f];
+                if let Some(list) = &mut project.hosts {
+                    if !list.contains(&file.host) {
+                        list.push(file.host);
+                    }
+                }
+                let mine = imported_in(f);
+                let entries: Vec<(String, Value)> = servers
+                    .iter()
+                    .filter(|(n, _)| mine.contains(n))
+                    .map(|(n, r)| {
+                        (
+                            n.clone(),
+                            crate::sync::entry_on(file.host, n, r, &launcher, None),
+                        )
+                    })
+                    .collect();
+                let bytes = hosts::plan(file.host, &file.path, &entries, &mine)?;
+                let mut generated = tracked.generated_for(file.host).to_vec();
+                generated.extend(
+                    mine.into_iter()
+                        .filter(|n| !generated.contains(n))
+                        .collect::<Vec<_>>(),
+                );
+                planned.push((file, bytes, generated));
+            }
             let created = !dir.join(PROJECT_FILE).exists();
+            backup.keep(&dir.join(PROJECT_FILE))?;
             project.save(dir)?;
             if created {
                 println!("✓ Created {}", dir.join(PROJECT_FILE).display());
             }
-            let written = crate::commands::project::apply_sync(dir, plans, &mut projects)?;
+            for (file, bytes, generated) in planned {
+                if let Some(bytes) = bytes {
+                    backup.keep(&file.path)?;
+                    hosts::write(&file.path, &bytes, 0o644)?;
+                    println!("✓ Wrote {}", file.path.display());
+                }
+                tracked.set_generated(file.host, generated);
+            }
+            tracked.synced_at = Some(crate::index::now_rfc3339());
             projects.save(home)?;
-            crate::commands::project::report_sync(dir, &project, &written);
             crate::commands::project::gitignore(dir, &project);
+            let others: Vec<String> = project
+                .hosts_in(dir)
+                .into_iter()
+                .filter(|h| !group.iter().any(|&f| files[f].host == *h))
+                .filter_map(|h| h.project_file().map(str::to_string))
+                .collect();
+            if !others.is_empty() {
+                println!(
+                    "  The project's other host files ({}) get these servers with: crux project sync",
+                    others.join(", ")
+                );
+            }
         }
         (Scope::Project, None) => unreachable!("a project file has its folder"),
     }
     Ok(())
+}
+
+/// After the rewrite, every imported entry must be crux's: a host that rewrites its file
+/// while it runs (Claude Code and `~/.claude.json`) can put its own copy back.
+fn verify(file: &HostFileScan, items: &[Item], index: usize, warnings: &mut Vec<String>) {
+    let Ok(now) = file.current_entries() else {
+        return;
+    };
+    for item in items
+        .iter()
+        .filter(|it| it.file == index && it.status == Status::Imported)
+    {
+        let ours = now
+            .iter()
+            .any(|(n, e)| *n == item.name && hosts::is_launcher_entry(n, e));
+        if !ours {
+            warnings.push(format!(
+                "the entry '{}' in {} is not crux's after the import (did the host write its own copy back?): quit the host, then run crux import again",
+                sanitize(&item.name),
+                file.path.display()
+            ));
+        }
+    }
 }
 
 /// A file that git tracks, or that a commit ever held: its imported values are in the

@@ -61,7 +61,21 @@ pub fn history(dir: &Path, file: &str) -> Option<(bool, bool)> {
         return None;
     }
     let tracked = !git_lists(dir, &["ls-files"], &[file])?.is_empty();
-    let held = !git_lists(dir, &["log", "--all", "-1", "--format=%h"], &[file])?.is_empty();
+    // A repository's config could make `git log` verify signatures with a program of its
+    // choosing: switched off.
+    let held = !git_lists(
+        dir,
+        &[
+            "-c",
+            "log.showSignature=false",
+            "log",
+            "--all",
+            "-1",
+            "--format=%h",
+        ],
+        &[file],
+    )?
+    .is_empty();
     Some((tracked, tracked || held))
 }
 

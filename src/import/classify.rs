@@ -94,6 +94,11 @@ const SECRET_WORDS: &[&str] = &[
     "COOKIE",
     "SESSION",
     "PAT",
+    "PASS",
+    "PWD",
+    "PW",
+    "BEARER",
+    "CREDS",
     "DSN",
     "CONNECTION_STRING",
 ];
@@ -105,8 +110,8 @@ const SETTING_ENDINGS: &[&str] = &[
     "TYPE", "LEVEL", "TIMEOUT", "ID", "ENABLED", "HEADER",
 ];
 
-/// Whether a variable's (or header's, or flag's) name says it holds a credential; the matched
-/// word.
+/// Whether a flag's (or query parameter's) name says its value is a credential; the matched
+/// word. A name that ends like a setting (`--token-file`, `auth_url`) does not.
 pub fn secret_by_name(name: &str) -> Option<&'static str> {
     let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
     let parts: Vec<&str> = upper.split('_').filter(|p| !p.is_empty()).collect();
@@ -116,6 +121,14 @@ pub fn secret_by_name(name: &str) -> Option<&'static str> {
     {
         return None;
     }
+    secret_word(name)
+}
+
+/// The credential word in a variable's or header's name, whatever it ends with
+/// (`AUTH_HEADER`, `SECRET_NAME`): the value decides whether it is a setting after all.
+pub fn secret_word(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
+    let parts: Vec<&str> = upper.split('_').filter(|p| !p.is_empty()).collect();
     if parts.last() == Some(&"KEY") {
         return Some("KEY");
     }
@@ -136,7 +149,7 @@ pub fn secret_header(name: &str) -> bool {
     matches!(
         lower.as_str(),
         "authorization" | "proxy-authorization" | "cookie"
-    ) || secret_by_name(name).is_some()
+    ) || secret_word(name).is_some()
 }
 
 /// Shannon entropy of a text, in bits per character.
@@ -159,11 +172,25 @@ fn entropy(text: &str) -> f64 {
 /// with no spaces that is neither a path nor a URL. The reason, when it is.
 pub fn secret_by_shape(value: &str) -> Option<String> {
     let v = value.trim();
-    if let Some(kind) = known_kind(v) {
-        return Some(format!("shaped like a {kind}"));
+    if let Ok(url) = url::Url::parse(v) {
+        if url.password().is_some() {
+            return Some("a URL with a password in it".into());
+        }
+        if url
+            .query_pairs()
+            .any(|(k, q)| secret_query(&k) && !q.is_empty())
+        {
+            return Some("a URL with a credential in its query".into());
+        }
     }
-    if looks_like_token(v) {
-        return Some("shaped like a token".into());
+    // Each word: `Bearer ghp_…`, `token=sk-…`.
+    for word in v.split([' ', '\t', '=', ':', ',', '"', '\'']) {
+        if let Some(kind) = known_kind(word) {
+            return Some(format!("shaped like a {kind}"));
+        }
+        if looks_like_token(word) {
+            return Some("shaped like a token".into());
+        }
     }
     let plain = !v.contains(char::is_whitespace)
         && !v.starts_with('/')
@@ -256,11 +283,21 @@ pub fn classify(
     if let Some(why) = secret_by_shape(value) {
         return Class::secret(why);
     }
-    if let Some(word) = secret_by_name(name) {
+    if let Some(word) = secret_word(name) {
         if value.trim().is_empty() {
             return Class::setting("empty");
         }
-        return Class::secret(format!("its name says {word}"));
+        // Named like a credential but plainly a setting: a path, a switch, a short number, a
+        // URL without user info or query (`TOKEN_FILE=/run/t`, `AUTH_URL=https://…`).
+        return match setting_by_shape(value) {
+            Some(why @ ("a path" | "a switch" | "a URL")) => {
+                Class::setting(format!("named like a credential ({word}), but {why}"))
+            }
+            Some("a number") if value.trim().len() <= 5 => {
+                Class::setting(format!("named like a credential ({word}), but a number"))
+            }
+            _ => Class::secret(format!("its name says {word}")),
+        };
     }
     match setting_by_shape(value) {
         Some(why) => Class::setting(why),
@@ -338,6 +375,18 @@ mod tests {
         assert!(!is_secret("DATA_DIR", "/srv/data"));
         assert!(!is_secret("AUTH_URL", "https://auth.example.com/"));
         assert!(!is_secret("TOKEN_FILE", "/run/token"));
+        assert!(!is_secret("PWD", "/home/me/project"));
+        assert!(is_secret("MYSQL_PASS", "hunter2"));
+        assert!(is_secret("SMTP_PWD", "hunter2"));
+        assert!(is_secret("AUTH_HEADER", "Bearer abc"));
+        assert!(is_secret(
+            "DATABASE_URL",
+            "postgres://u:pw@db.example.com/app"
+        ));
+        assert!(is_secret(
+            "X",
+            &format!("Bearer ghp_{}", "Zq8Lr2Vp0Nx7Tw4Kb9Jc1Hd6Fs3")
+        ));
         assert!(!is_secret("NODE_ENV", "production"));
         assert!(!is_secret("GITHUB_TOKEN", ""));
         assert!(!is_secret("PAGER", "less"));

@@ -106,8 +106,8 @@ pub fn var_name(text: &str) -> String {
     }
 }
 
-/// The text with every reference filled: `Ok` with the value and the first referenced
-/// variable's origin, or `Err` with the name of a variable that is not set (and has no default).
+/// The text with every reference filled: `Ok` with the value and the variables it came from,
+/// or `Err` with the name of a variable that is not set (and has no default).
 /// `None` when the text holds no reference.
 fn expand(
     text: &str,
@@ -118,7 +118,8 @@ fn expand(
     }
     let mut out = String::new();
     let mut rest = text;
-    let mut origin = None;
+    let mut from_env: Vec<String> = Vec::new();
+    let mut defaulted: Vec<String> = Vec::new();
     let mut any = false;
     while let Some(start) = rest.find("${") {
         let Some(len) = rest[start + 2..].find('}') else {
@@ -134,16 +135,17 @@ fn expand(
         out.push_str(&rest[..start]);
         let (var, default) = match reference {
             Reference::Env(v, d) => (v.to_string(), d),
-            Reference::Input(id) => (var_name(id), None),
+            // VS Code asks for an input when it starts the server: never the environment.
+            Reference::Input(id) => return Some(Err(var_name(id))),
         };
         match (lookup(&var), default) {
             (Some(value), _) => {
                 out.push_str(&value);
-                origin.get_or_insert(Origin::Environment(var));
+                from_env.push(var);
             }
             (None, Some(d)) => {
                 out.push_str(d);
-                origin.get_or_insert(Origin::Default(var));
+                defaulted.push(var);
             }
             (None, None) => return Some(Err(var)),
         }
@@ -153,7 +155,15 @@ fn expand(
         return None;
     }
     out.push_str(rest);
-    Some(Ok((out, origin.unwrap_or(Origin::Literal))))
+    // Every variable the value came from is shown, so a second reference cannot hide.
+    let origin = if defaulted.is_empty() {
+        Origin::Environment(from_env.join(", "))
+    } else {
+        let mut all = from_env;
+        all.extend(defaulted);
+        Origin::Default(all.join(", "))
+    };
+    Some(Ok((out, origin)))
 }
 
 /// The only reference a text is made of, with the variable it names (`${GITHUB_TOKEN}`).
@@ -209,6 +219,99 @@ fn settings_header(
         }),
         sent,
     )
+}
+
+/// Where an entry's file is: what the host's own variables stand for.
+pub struct Context<'a> {
+    /// The project folder, for a project's file.
+    pub dir: Option<&'a std::path::Path>,
+    pub home: Option<std::path::PathBuf>,
+}
+
+/// A host's own syntax of references, as `${VAR}`: OpenCode's `{env:VAR}`, Gemini CLI's bare
+/// `$VAR`; and the editor variables (`${workspaceFolder}`, `${userHome}`) filled in, as the
+/// host would. `Err` for what crux cannot carry (`{file:…}`).
+fn normalize(host: HostId, text: &str, ctx: &Context) -> Result<String, String> {
+    let mut text = text.to_string();
+    if host == HostId::OpenCode {
+        if text.contains("{file:") {
+            return Err(
+                "it reads a value from a file ({file:…}): move it with crux mcp add … --keychain"
+                    .into(),
+            );
+        }
+        text = text.replace("{env:", "${");
+    }
+    if host == HostId::Gemini {
+        let mut out = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$'
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_')
+            {
+                let mut name = String::new();
+                while let Some(n) = chars
+                    .peek()
+                    .filter(|n| n.is_ascii_alphanumeric() || **n == '_')
+                {
+                    name.push(*n);
+                    chars.next();
+                }
+                out.push_str(&format!("${{{name}}}"));
+            } else {
+                out.push(c);
+            }
+        }
+        text = out;
+    }
+    let folder = |what: &str| -> Result<String, String> {
+        ctx.dir
+            .map(|d| d.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                format!(
+                    "it refers to ${{{what}}}, which a user-wide server has no single value for"
+                )
+            })
+    };
+    for (var, value) in [
+        ("workspaceFolder", None),
+        ("workspaceRoot", None),
+        (
+            "userHome",
+            ctx.home.as_ref().map(|h| h.to_string_lossy().into_owned()),
+        ),
+        ("pathSeparator", Some("/".to_string())),
+    ] {
+        let token = format!("${{{var}}}");
+        if text.contains(&token) {
+            let value = match value {
+                Some(v) => v,
+                None => folder(var)?,
+            };
+            text = text.replace(&token, &value);
+        }
+    }
+    Ok(text)
+}
+
+fn normalize_all(host: HostId, value: &Value, ctx: &Context) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(s) => Value::String(normalize(host, s, ctx)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| normalize_all(host, v, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), normalize_all(host, v, ctx)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// The parts of a host entry crux needs, whatever the host's shape.
@@ -319,7 +422,7 @@ fn raw(host: HostId, entry: &Value) -> Result<Raw, String> {
 
 /// The source of a stdio command line: `npx [-y] <package> …` and `uvx <package> …` become
 /// packages crux installs and pins; anything else is the command itself.
-fn source_of(command: &str, args: &[String]) -> (Source, Vec<String>) {
+fn source_of(command: &str, args: &[String]) -> Result<(Source, Vec<String>), String> {
     let program = command.rsplit('/').next().unwrap_or(command);
     let tool = match program {
         "npx" | "npx.cmd" => Some(true),
@@ -331,7 +434,14 @@ fn source_of(command: &str, args: &[String]) -> (Source, Vec<String>) {
         while i < args.len() && matches!(args[i].as_str(), "-y" | "--yes" | "-q" | "--quiet") {
             i += 1;
         }
-        if let Some(spec) = args.get(i).filter(|a| !a.starts_with('-')) {
+        let Some(spec) = args.get(i).filter(|a| !a.starts_with('-')) else {
+            return Err(format!(
+                "it runs {program} with options crux does not pin ({}): register it with crux mcp add <MCP> --{}",
+                args.get(i).map(String::as_str).unwrap_or("no package"),
+                if npm { "npx <package>" } else { "uvx <package>" }
+            ));
+        };
+        {
             let (name, version) = if npm {
                 crate::registry::split_npm_spec(spec)
             } else {
@@ -343,15 +453,41 @@ fn source_of(command: &str, args: &[String]) -> (Source, Vec<String>) {
                 .map(str::to_string);
             let rest = args[i + 1..].to_vec();
             let source = if npm { Source::Npx(p) } else { Source::Uvx(p) };
-            return (source, rest);
+            return Ok((source, rest));
         }
     }
-    (
+    // Code found through the folder the host starts the server in: a module (`python -m`),
+    // a project runner (`uv run`), which a registration for every folder must not follow.
+    let python = program.starts_with("python");
+    if (python && args.iter().any(|a| a == "-m" || a.starts_with("-m")))
+        || (program == "uv" && args.first().is_some_and(|a| a == "run"))
+    {
+        return Err(format!(
+            "{program} {} loads code from the folder the host starts it in: register it with crux mcp add <MCP> --uvx <package> or --command <absolute path>",
+            args.first().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    Ok((
         Source::Command {
             command: command.to_string(),
         },
         args.to_vec(),
-    )
+    ))
+}
+
+/// An argument that names a file next to the host file (`dist/index.js`), made absolute: a
+/// registration is for every folder, and the same relative path elsewhere is other code.
+fn absolute_arg(word: &str, base: Option<&std::path::Path>) -> String {
+    let Some(base) = base else {
+        return word.to_string();
+    };
+    if word.starts_with('-') || word.starts_with('/') || word.contains("://") || word.is_empty() {
+        return word.to_string();
+    }
+    match std::fs::canonicalize(base.join(word)) {
+        Ok(full) if full.is_file() => full.to_string_lossy().into_owned(),
+        _ => word.to_string(),
+    }
 }
 
 /// Gives every new variable a name no other variable of the server has.
@@ -379,7 +515,9 @@ pub fn read(
     entry: &Value,
     overrides: &Overrides,
     lookup: &dyn Fn(&str) -> Option<String>,
+    ctx: &Context,
 ) -> Result<Candidate, String> {
+    let entry = &normalize_all(host, entry, ctx)?;
     let raw = raw(host, entry)?;
     let mut credentials = Vec::new();
     let mut settings = Vec::new();
@@ -435,23 +573,29 @@ pub fn read(
             Some(Ok((v, o))) => (Some(v), o),
             Some(Err(missing)) => (None, Origin::Unset(missing)),
         };
-        let class = forced.unwrap_or_else(|| {
-            let label = place.strip_prefix("header ").unwrap_or(&var);
-            classify::classify(
+        let label = place.strip_prefix("header ").unwrap_or(&var);
+        let said_not_secret = overrides.decide(name, label).is_some_and(|c| !c.secret);
+        // A value from a reference (the environment, a default) is never written to a file as
+        // a setting: the host file held only its name, and so will crux's.
+        let referenced = origin != Origin::Literal && !said_not_secret;
+        let class = match forced {
+            Some(class) => class,
+            None if referenced => Class {
+                secret: true,
+                why: "a reference: its value stays out of every file".into(),
+            },
+            None => classify::classify(
                 overrides,
                 name,
                 label,
                 value.as_deref().unwrap_or(""),
                 header,
-            )
-        });
-        let unset_secret = value.is_none()
-            && (classify::secret_by_name(&var).is_some()
-                || (header && classify::secret_header(&var))
-                || overrides.decide(name, &var).is_some_and(|c| c.secret));
+            ),
+        };
+        let unset_secret = value.is_none() && !said_not_secret;
         if class.secret && value.as_deref().is_some_and(|v| !v.is_empty()) || unset_secret {
             let why = if unset_secret && !class.secret {
-                "a reference to a variable that is not set, named like a credential".to_string()
+                "a reference to a variable that is not set here".to_string()
             } else {
                 class.why
             };
@@ -668,7 +812,18 @@ pub fn read(
         }
     } else {
         let command = raw.command.clone().expect("raw checked it");
-        let (source, rest) = source_of(&command, &raw.args);
+        let (source, rest) = source_of(&command, &raw.args)?;
+        let base = ctx
+            .dir
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| ctx.home.clone());
+        let rest: Vec<String> = match &source {
+            Source::Command { .. } => rest
+                .iter()
+                .map(|a| absolute_arg(a, base.as_deref()))
+                .collect(),
+            _ => rest,
+        };
         spec_source = source;
         // Arguments: `--token X`, `--token=X`, token-shaped words and references.
         let mut i = 0;
@@ -707,6 +862,39 @@ pub fn read(
                         }
                     }
                 };
+            // `--header "Authorization: Bearer …"` (mcp-remote and other proxies): the header
+            // whole is the credential.
+            if matches!(word.as_str(), "--header" | "-H" | "--headers") {
+                if let Some(next) = rest.get(i + 1) {
+                    if let Some((header, value)) = next.split_once(':') {
+                        let header = header.trim();
+                        let why = if classify::secret_header(header) {
+                            Some(format!("the {header} header"))
+                        } else {
+                            classify::secret_by_shape(value)
+                        };
+                        if let Some(why) = why.filter(|_| !value.trim().is_empty()) {
+                            let var = if header.eq_ignore_ascii_case("authorization") {
+                                format!("{}_TOKEN", var_name(name))
+                            } else {
+                                var_name(header)
+                            };
+                            let text = push_credential(
+                                var,
+                                format!("argument after {word}"),
+                                next,
+                                Some(Class { secret: true, why }),
+                                &mut credentials,
+                                &mut settings,
+                            );
+                            args.push(word.clone());
+                            args.push(text.unwrap_or_else(|| next.clone()));
+                            i += 2;
+                            continue;
+                        }
+                    }
+                }
+            }
             if let Some((flag, value)) = word
                 .split_once('=')
                 .filter(|(f, _)| classify::secret_flag(f))
@@ -776,11 +964,29 @@ pub fn read(
                 i += 1;
                 continue;
             }
-            // A reference inside a word (`--dir=${HOME}/x`) is filled now.
-            match expand(word, lookup) {
-                Some(Ok((v, _))) => args.push(v),
-                _ => args.push(word.clone()),
+            // A reference inside a word (`--conn=postgres://u:${PGPASSWORD}@h/db`): the whole
+            // word becomes the credential, so its value stays out of every file.
+            if let Some(result) = expand(word, lookup) {
+                let var = match &result {
+                    Err(v) => v.clone(),
+                    Ok((_, Origin::Environment(v) | Origin::Default(v))) => {
+                        v.split(", ").next().unwrap_or("ARG").to_string()
+                    }
+                    Ok(_) => "ARG".to_string(),
+                };
+                let text = push_credential(
+                    var,
+                    format!("argument {}", i + 1),
+                    word,
+                    None,
+                    &mut credentials,
+                    &mut settings,
+                );
+                args.push(text.unwrap_or_else(|| word.clone()));
+                i += 1;
+                continue;
             }
+            args.push(word.clone());
             i += 1;
         }
         for (key, value) in &raw.env {
@@ -815,14 +1021,24 @@ pub fn read(
             }
         }
         if let Some(env_vars) = entry.get("env_vars") {
-            // Codex's pass-through variables: the launcher passes the host's environment on.
+            // Codex passes the server these variables of its own environment: each is a
+            // reference, its value taken from the environment now (or stored later).
             for v in strings(Some(env_vars)) {
-                settings.push(Setting {
-                    name: v.clone(),
-                    place: "env_vars".into(),
-                    value: None,
-                    why: "passed through from the host, as before".into(),
-                });
+                if var_name(&v) != v || env.contains_key(&v) || auth.keychain.contains(&v) {
+                    continue;
+                }
+                let found = credential(
+                    v.clone(),
+                    format!("env_vars {v}"),
+                    &format!("${{{v}}}"),
+                    false,
+                    None,
+                    &mut credentials,
+                    &mut settings,
+                );
+                if found.is_some() {
+                    auth.keychain.push(v);
+                }
             }
         }
     }
@@ -853,7 +1069,11 @@ mod tests {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         let lookup = move |v: &str| env.iter().find(|(k, _)| k == v).map(|(_, x)| x.clone());
-        read(host, "srv", &entry, &Overrides::default(), &lookup).unwrap()
+        let ctx = Context {
+            dir: Some(std::path::Path::new("/nonexistent-project")),
+            home: Some("/nonexistent-home".into()),
+        };
+        read(host, "srv", &entry, &Overrides::default(), &lookup, &ctx).unwrap()
     }
 
     fn token() -> String {
@@ -885,12 +1105,20 @@ mod tests {
             c.spec.env.get("LOG_LEVEL").map(String::as_str),
             Some("debug")
         );
-        assert_eq!(c.spec.env.get("MODE").map(String::as_str), Some("fast"));
+        // A reference's value (here its default) stays out of the files too.
+        assert!(!c.spec.env.contains_key("MODE"));
         let vars: Vec<&str> = c.credentials.iter().map(|f| f.var.as_str()).collect();
         assert_eq!(
             vars,
-            vec!["API_KEY", "GITHUB_TOKEN", "OTHER_TOKEN", "UNSET_KEY"]
+            vec![
+                "API_KEY",
+                "GITHUB_TOKEN",
+                "OTHER_TOKEN",
+                "UNSET_KEY",
+                "MODE"
+            ]
         );
+        assert_eq!(c.credentials[4].origin, Origin::Default("NOPE2".into()));
         let other = &c.credentials[2];
         assert_eq!(other.origin, Origin::Environment("FROM_ENV".into()));
         assert_eq!(other.value.as_ref().unwrap().expose(), "env-value");
@@ -944,6 +1172,90 @@ mod tests {
             .map(|f| f.value.as_ref().unwrap().expose())
             .collect();
         assert_eq!(values, vec!["user:pw", "abc123", "k-1"]);
+    }
+
+    #[test]
+    fn host_syntaxes_and_commands_that_follow_the_folder() {
+        let c = read_with(
+            HostId::OpenCode,
+            json!({"type": "local", "command": ["srv"], "environment": {"K": "{env:OPENAI_API_KEY}"}}),
+            &[("OPENAI_API_KEY", "from-env")],
+        );
+        assert_eq!(
+            c.credentials[0].value.as_ref().unwrap().expose(),
+            "from-env"
+        );
+        let c = read_with(
+            HostId::Gemini,
+            json!({"command": "srv", "env": {"K": "$GEMINI_KEY", "DIR": "${workspaceFolder}/x"}}),
+            &[("GEMINI_KEY", "g-1")],
+        );
+        assert_eq!(c.credentials[0].value.as_ref().unwrap().expose(), "g-1");
+        assert_eq!(c.spec.env["DIR"], "/nonexistent-project/x");
+        let lookup = |_: &str| None;
+        let ctx = Context {
+            dir: None,
+            home: None,
+        };
+        for (host, entry) in [
+            (
+                HostId::OpenCode,
+                json!({"command": ["srv"], "environment": {"K": "{file:~/.key}"}}),
+            ),
+            (
+                HostId::ClaudeCode,
+                json!({"command": "python3", "args": ["-m", "srv"], "env": {"K_TOKEN": "x"}}),
+            ),
+            (
+                HostId::ClaudeCode,
+                json!({"command": "uv", "args": ["run", "s.py"], "env": {"K_TOKEN": "x"}}),
+            ),
+            (
+                HostId::ClaudeCode,
+                json!({"command": "npx", "args": ["-p", "pkg", "bin"], "env": {"K_TOKEN": "x"}}),
+            ),
+            (
+                HostId::VsCode,
+                json!({"command": "node", "args": ["${workspaceFolder}/s.js"]}),
+            ),
+        ] {
+            assert!(
+                read(host, "s", &entry, &Overrides::default(), &lookup, &ctx).is_err(),
+                "{entry}"
+            );
+        }
+        // A VS Code input is asked for by the editor: never taken from the environment.
+        let c = read_with(
+            HostId::VsCode,
+            json!({"command": "srv", "env": {"K": "${input:github_token}"}}),
+            &[("GITHUB_TOKEN", "must-not-be-used")],
+        );
+        assert!(c.credentials[0].value.is_none());
+        // mcp-remote's header argument.
+        let c = read_with(
+            HostId::ClaudeCode,
+            json!({"command": "npx", "args": ["mcp-remote", "https://h/mcp", "--header", "Authorization: Bearer abc"]}),
+            &[],
+        );
+        assert_eq!(
+            c.spec.args,
+            vec!["https://h/mcp", "--header", "{crux:SRV_TOKEN}"]
+        );
+        assert_eq!(
+            c.credentials[0].value.as_ref().unwrap().expose(),
+            "Authorization: Bearer abc"
+        );
+        // A word with a reference inside is a credential whole.
+        let c = read_with(
+            HostId::ClaudeCode,
+            json!({"command": "srv", "args": ["--conn=postgres://u:${PGPASSWORD}@h/db"]}),
+            &[("PGPASSWORD", "pw")],
+        );
+        assert_eq!(c.spec.args, vec!["{crux:PGPASSWORD}"]);
+        assert_eq!(
+            c.credentials[0].value.as_ref().unwrap().expose(),
+            "--conn=postgres://u:pw@h/db"
+        );
     }
 
     #[test]
