@@ -895,57 +895,46 @@ pub fn read(
                     }
                 }
             }
-            if let Some((flag, value)) = word
+            // `--token=X` and `--token X`: the value of a credential flag.
+            let inline = word
                 .split_once('=')
-                .filter(|(f, _)| classify::secret_flag(f))
-            {
-                let var = var_name(flag.trim_start_matches('-'));
-                let forced = overrides
-                    .decide(name, flag.trim_start_matches('-'))
-                    .or(Some(Class {
-                        secret: true,
-                        why: format!("the value of {flag}"),
-                    }));
+                .filter(|(f, _)| classify::secret_flag(f));
+            let separate = rest
+                .get(i + 1)
+                .filter(|n| classify::secret_flag(word) && !n.starts_with('-') && !n.is_empty());
+            if inline.is_some() || separate.is_some() {
+                let (flag, value, place) = match (inline, separate) {
+                    (Some((flag, value)), _) => (flag, value, format!("argument {flag}=")),
+                    (None, Some(next)) => (
+                        word.as_str(),
+                        next.as_str(),
+                        format!("argument after {word}"),
+                    ),
+                    (None, None) => unreachable!("one of them"),
+                };
+                let bare = flag.trim_start_matches('-');
+                let forced = overrides.decide(name, bare).or(Some(Class {
+                    secret: true,
+                    why: format!("the value of {flag}"),
+                }));
                 let text = push_credential(
-                    var,
-                    format!("argument {flag}="),
+                    var_name(bare),
+                    place,
                     value,
                     forced,
                     &mut credentials,
                     &mut settings,
-                );
-                args.push(format!(
-                    "{flag}={}",
-                    text.unwrap_or_else(|| value.to_string())
-                ));
-                i += 1;
-                continue;
-            }
-            if classify::secret_flag(word) {
-                if let Some(next) = rest
-                    .get(i + 1)
-                    .filter(|n| !n.starts_with('-') && !n.is_empty())
-                {
-                    let var = var_name(word.trim_start_matches('-'));
-                    let forced = overrides
-                        .decide(name, word.trim_start_matches('-'))
-                        .or(Some(Class {
-                            secret: true,
-                            why: format!("the value of {word}"),
-                        }));
-                    let text = push_credential(
-                        var,
-                        format!("argument after {word}"),
-                        next,
-                        forced,
-                        &mut credentials,
-                        &mut settings,
-                    );
+                )
+                .unwrap_or_else(|| value.to_string());
+                if inline.is_some() {
+                    args.push(format!("{flag}={text}"));
+                    i += 1;
+                } else {
                     args.push(word.clone());
-                    args.push(text.unwrap_or_else(|| next.clone()));
+                    args.push(text);
                     i += 2;
-                    continue;
                 }
+                continue;
             }
             let referenced = sole_reference(word);
             let shaped = classify::secret_by_shape(word);

@@ -285,14 +285,19 @@ pub fn adopt_secret_service(found: &[Found], adopted: &mut Adopted) -> Result<()
     Ok(())
 }
 
-/// Reads every value back through crux's store for `backend` and compares.
-pub fn verify(home: &crate::home::CruxHome, backend: Backend, found: &[Found]) -> Result<()> {
-    let store = select::open(backend, home)?;
+/// The found secrets, by server.
+fn by_server(found: &[Found]) -> BTreeMap<&ServerName, Vec<&Found>> {
     let mut by_server: BTreeMap<&ServerName, Vec<&Found>> = BTreeMap::new();
     for f in found {
         by_server.entry(&f.mcp).or_default().push(f);
     }
-    for (mcp, items) in by_server {
+    by_server
+}
+
+/// Reads every value back through crux's store for `backend` and compares.
+pub fn verify(home: &crate::home::CruxHome, backend: Backend, found: &[Found]) -> Result<()> {
+    let store = select::open(backend, home)?;
+    for (mcp, items) in by_server(found) {
         let vars: Vec<VarName> = items.iter().map(|f| f.var.clone()).collect();
         let got = store.get_many(mcp, &vars)?;
         for f in items {
@@ -329,11 +334,7 @@ pub fn conflicts(
     }
     let store = select::open(backend, home)?;
     let mut out = Vec::new();
-    let mut by_server: BTreeMap<&ServerName, Vec<&Found>> = BTreeMap::new();
-    for f in found {
-        by_server.entry(&f.mcp).or_default().push(f);
-    }
-    for (mcp, items) in by_server {
+    for (mcp, items) in by_server(found) {
         let vars: Vec<VarName> = items.iter().map(|f| f.var.clone()).collect();
         let got = store.get_many(mcp, &vars)?;
         for f in items {
