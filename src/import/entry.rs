@@ -1220,6 +1220,14 @@ mod tests {
             &[("GITHUB_TOKEN", "must-not-be-used")],
         );
         assert!(c.credentials[0].value.is_none());
+        // `--flag=value` keeps its form.
+        let c = read_with(
+            HostId::ClaudeCode,
+            json!({"command": "srv", "args": ["--auth-token=abc", "-v"]}),
+            &[],
+        );
+        assert_eq!(c.spec.args, vec!["--auth-token={crux:AUTH_TOKEN}", "-v"]);
+        assert_eq!(c.spec.auth.in_args, vec!["AUTH_TOKEN"]);
         // mcp-remote's header argument.
         let c = read_with(
             HostId::ClaudeCode,
