@@ -148,8 +148,9 @@ fn start(s: &Start) -> Check {
                 problem.push_str(&format!(" (its last error output: {line})"));
             }
             // The launcher's error line names its own fix (whole on stderr; its JSON-RPC
-            // answer may come shortened).
-            let fix = [stderr.unwrap_or_default(), e.to_string()]
+            // answer may come shortened, and the stderr line may not have been read yet when
+            // the answer arrives: then the answer's own fix).
+            let fix = [stderr.unwrap_or_default(), e.line()]
                 .iter()
                 .find_map(|t| t.split_once("; fix: ").map(|(_, f)| f.trim().to_string()))
                 .unwrap_or_else(|| format!("see what it says: crux mcp probe {name}"));
