@@ -23,7 +23,7 @@ use crate::index::Index;
 use crate::names::{ServerName, VarName};
 use crate::registry::{Registered, Registry, ServerSpec};
 use crate::secret::Secret;
-use crate::store::{select, Backend};
+use crate::store::select;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
@@ -559,41 +559,27 @@ pub fn prepare(command: &[OsString], home: &CruxHome) -> Result<Prepared> {
     let external = &registered.spec.auth.external_cli;
     let index = Index::load(home)?;
     let fingerprint = registered.fingerprint();
-    let mut by_backend: BTreeMap<Backend, Vec<VarName>> = BTreeMap::new();
-    for var in vars.iter().filter(|v| !external.contains_key(v.as_str())) {
-        let cred = index.get(&mcp, var).ok_or_else(|| Error::NotStored {
-            mcp: mcp.to_string(),
-            var: var.to_string(),
-        })?;
-        // Stored before this registration (for an earlier definition, or before the name was
-        // registered at all): not handed over until the user confirms this one.
-        if cred.bound_to.as_deref() != Some(fingerprint.as_str()) {
-            return Err(unbound(&mcp, var));
-        }
-        by_backend
-            .entry(cred.backend)
-            .or_default()
-            .push(var.clone());
-    }
-
-    let mut values: BTreeMap<VarName, Secret> = BTreeMap::new();
-    for (backend, wanted) in &by_backend {
-        let store = select::open(*backend, home)?;
-        let mut got = store.get_many(&mcp, wanted)?;
-        for var in wanted {
-            match got.remove(var) {
-                Some(secret) if !secret.is_empty() => {
-                    values.insert(var.clone(), secret);
-                }
-                _ => {
-                    return Err(Error::failed(
-                        format!("{mcp}: {var} is listed in the index but missing from {backend}"),
-                        format!("store it again: crux mcp auth {mcp}"),
-                    ))
-                }
-            }
-        }
-    }
+    // Stored before this registration (for an earlier definition, or before the name was
+    // registered at all): not handed over until the user confirms this one.
+    let stored: Vec<VarName> = vars
+        .iter()
+        .filter(|v| !external.contains_key(v.as_str()))
+        .cloned()
+        .collect();
+    let mut values = select::read_bound(
+        home,
+        &index,
+        &mcp,
+        &fingerprint,
+        &stored,
+        |var| unbound(&mcp, var),
+        |var, backend| {
+            Error::failed(
+                format!("{mcp}: {var} is listed in the index but missing from {backend}"),
+                format!("store it again: crux mcp auth {mcp}"),
+            )
+        },
+    )?;
     for var in vars.iter().filter(|v| external.contains_key(v.as_str())) {
         let secret = run_external(&mcp, var, registered, &environment)?;
         values.insert(var.clone(), secret);

@@ -290,7 +290,7 @@ mod tests {
     use super::*;
     use crate::registry::{BearerSpec, Package};
 
-    fn spec(source: Source, args: &[&str]) -> ServerSpec {
+    pub(super) fn spec(source: Source, args: &[&str]) -> ServerSpec {
         ServerSpec {
             source,
             args: args.iter().map(|a| a.to_string()).collect(),
@@ -428,17 +428,9 @@ mod placeholder_tests {
     use super::*;
 
     fn with(source: Source, args: &[&str], keychain: &[&str]) -> ServerSpec {
-        ServerSpec {
-            source,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            tags: vec![],
-            env: Default::default(),
-            allow_env: vec![],
-            auth: crate::registry::AuthSpec {
-                keychain: keychain.iter().map(|k| k.to_string()).collect(),
-                ..Default::default()
-            },
-        }
+        let mut s = super::tests::spec(source, args);
+        s.auth.keychain = keychain.iter().map(|k| k.to_string()).collect();
+        s
     }
 
     fn url(u: &str, keychain: &[&str]) -> ServerSpec {

@@ -9,7 +9,7 @@ use crate::index::Index;
 use crate::names::{ServerName, VarName};
 use crate::registry::{Registered, ServerSpec};
 use crate::secret::Secret;
-use crate::store::{select, Backend};
+use crate::store::select;
 use std::collections::BTreeMap;
 
 /// The URL and extra headers of a remote server with its credentials filled in.
@@ -43,38 +43,30 @@ pub fn read(home: &CruxHome, mcp: &ServerName, registered: &Registered) -> Resul
     }
     let index = Index::load(home)?;
     let fingerprint = registered.fingerprint();
-    let mut by_backend: BTreeMap<Backend, Vec<VarName>> = BTreeMap::new();
-    for var in &vars {
-        let var = VarName::parse(var)?;
-        let cred = index.get(mcp, &var).ok_or_else(|| Error::NotStored {
-            mcp: mcp.to_string(),
-            var: var.to_string(),
-        })?;
-        if cred.bound_to.as_deref() != Some(fingerprint.as_str()) {
-            return Err(Error::failed(
+    let vars = vars
+        .iter()
+        .map(|v| VarName::parse(v))
+        .collect::<Result<Vec<_>>>()?;
+    let values = select::read_bound(
+        home,
+        &index,
+        mcp,
+        &fingerprint,
+        &vars,
+        |var| {
+            Error::failed(
                 format!("{mcp}: {var} was stored before this registration of '{mcp}' (for another definition, or before it was registered), so crux does not send it"),
                 format!("review the registration and confirm it: crux mcp bind {mcp}"),
-            ));
-        }
-        by_backend.entry(cred.backend).or_default().push(var);
-    }
-    let mut values = BTreeMap::new();
-    for (backend, wanted) in &by_backend {
-        let mut got = select::open(*backend, home)?.get_many(mcp, wanted)?;
-        for var in wanted {
-            match got.remove(var) {
-                Some(secret) if !secret.is_empty() => {
-                    values.insert(var.to_string(), secret);
-                }
-                _ => {
-                    return Err(Error::NotStored {
-                        mcp: mcp.to_string(),
-                        var: var.to_string(),
-                    })
-                }
-            }
-        }
-    }
+            )
+        },
+        |var, _| Error::NotStored {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        },
+    )?
+    .into_iter()
+    .map(|(v, s)| (v.to_string(), s))
+    .collect();
     fill(mcp, &registered.spec, values)
 }
 

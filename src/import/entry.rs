@@ -936,38 +936,31 @@ pub fn read(
                 }
                 continue;
             }
+            // A token-shaped word, a reference, or a word with a reference inside
+            // (`--conn=postgres://u:${PGPASSWORD}@h/db`): the whole word becomes the credential,
+            // so its value stays out of every file.
             let referenced = sole_reference(word);
             let shaped = classify::secret_by_shape(word);
-            if referenced.is_some() || shaped.is_some() {
-                let var = referenced.unwrap_or_else(|| "ARG_TOKEN".into());
+            let inside = match (&referenced, &shaped) {
+                (None, None) => expand(word, lookup),
+                _ => None,
+            };
+            if referenced.is_some() || shaped.is_some() || inside.is_some() {
+                let var = match (referenced, &shaped, inside) {
+                    (Some(v), _, _) => v,
+                    (None, Some(_), _) => "ARG_TOKEN".into(),
+                    (None, None, Some(Err(v))) => v,
+                    (None, None, Some(Ok((_, Origin::Environment(v) | Origin::Default(v))))) => {
+                        v.split(", ").next().unwrap_or("ARG").to_string()
+                    }
+                    (None, None, _) => "ARG".into(),
+                };
                 let forced = shaped.map(|why| Class { secret: true, why });
                 let text = push_credential(
                     var,
                     format!("argument {}", i + 1),
                     word,
                     forced,
-                    &mut credentials,
-                    &mut settings,
-                );
-                args.push(text.unwrap_or_else(|| word.clone()));
-                i += 1;
-                continue;
-            }
-            // A reference inside a word (`--conn=postgres://u:${PGPASSWORD}@h/db`): the whole
-            // word becomes the credential, so its value stays out of every file.
-            if let Some(result) = expand(word, lookup) {
-                let var = match &result {
-                    Err(v) => v.clone(),
-                    Ok((_, Origin::Environment(v) | Origin::Default(v))) => {
-                        v.split(", ").next().unwrap_or("ARG").to_string()
-                    }
-                    Ok(_) => "ARG".to_string(),
-                };
-                let text = push_credential(
-                    var,
-                    format!("argument {}", i + 1),
-                    word,
-                    None,
                     &mut credentials,
                     &mut settings,
                 );

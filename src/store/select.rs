@@ -124,3 +124,48 @@ pub fn open(backend: Backend, home: &CruxHome) -> Result<Box<dyn SecretStore>> {
         }),
     }
 }
+
+/// The stored values of `vars` of `mcp`, in one batch per backend — the backend the index
+/// records for each — and only those bound to the registration `fingerprint` (a value stored
+/// for another definition is not handed over until the user confirms this one). `unbound` and
+/// `missing` (listed in the index, not in its backend, or empty) say what the caller's user
+/// does about it.
+pub fn read_bound(
+    home: &CruxHome,
+    index: &Index,
+    mcp: &crate::names::ServerName,
+    fingerprint: &str,
+    vars: &[crate::names::VarName],
+    unbound: impl Fn(&crate::names::VarName) -> Error,
+    missing: impl Fn(&crate::names::VarName, Backend) -> Error,
+) -> Result<std::collections::BTreeMap<crate::names::VarName, crate::secret::Secret>> {
+    use crate::names::VarName;
+    use std::collections::BTreeMap;
+    let mut by_backend: BTreeMap<Backend, Vec<VarName>> = BTreeMap::new();
+    for var in vars {
+        let cred = index.get(mcp, var).ok_or_else(|| Error::NotStored {
+            mcp: mcp.to_string(),
+            var: var.to_string(),
+        })?;
+        if cred.bound_to.as_deref() != Some(fingerprint) {
+            return Err(unbound(var));
+        }
+        by_backend
+            .entry(cred.backend)
+            .or_default()
+            .push(var.clone());
+    }
+    let mut values = BTreeMap::new();
+    for (backend, wanted) in &by_backend {
+        let mut got = open(*backend, home)?.get_many(mcp, wanted)?;
+        for var in wanted {
+            match got.remove(var) {
+                Some(secret) if !secret.is_empty() => {
+                    values.insert(var.clone(), secret);
+                }
+                _ => return Err(missing(var, *backend)),
+            }
+        }
+    }
+    Ok(values)
+}
