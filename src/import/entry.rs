@@ -813,6 +813,20 @@ pub fn read(
     } else {
         let command = raw.command.clone().expect("raw checked it");
         let (source, rest) = source_of(&command, &raw.args)?;
+        // A variable that makes the server load other code (`NODE_OPTIONS=--require ./x.js`,
+        // `LD_PRELOAD`, `PYTHONPATH`, `PATH`) would become part of a registration every folder
+        // shares: from a file crux did not write, it is the user's to add by hand.
+        if let Some((key, _)) = raw
+            .env
+            .iter()
+            .find(|(k, _)| crate::launch::loads_code(k) || k == "PATH")
+        {
+            return Err(format!(
+                "it sets {}, which makes the server load other code: if you trust it, register it by hand (crux mcp add <MCP> … --env {}=…)",
+                crate::error::sanitize(key),
+                crate::error::sanitize(key)
+            ));
+        }
         let base = ctx
             .dir
             .map(std::path::Path::to_path_buf)
