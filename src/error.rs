@@ -54,6 +54,15 @@ pub enum Error {
     #[error("the {backend} backend failed: {reason}")]
     StoreFailed { backend: Backend, reason: String },
 
+    /// A keystore's problem told with the store named (KeePassXC, KDE Wallet, GNOME Keyring
+    /// behind the Secret Service) and that store's own fix.
+    #[error("{problem}")]
+    Keystore {
+        backend: Backend,
+        problem: String,
+        fix: String,
+    },
+
     #[error("{} cannot be read: {reason}; crux left it unchanged", path.display())]
     Corrupt {
         path: PathBuf,
@@ -114,6 +123,7 @@ impl Error {
             Error::StoreUnavailable { reason, .. } | Error::StoreFailed { reason, .. } => {
                 reason.clone()
             }
+            Error::Keystore { problem, .. } => problem.clone(),
             other => other.to_string(),
         }
     }
@@ -132,7 +142,9 @@ impl Error {
                 format!("store a real value: crux mcp auth {mcp} {var}")
             }
             Error::NotStored { mcp, .. } => format!("crux mcp auth {mcp}"),
-            Error::Usage { fix, .. } | Error::Failed { fix, .. } => fix.clone(),
+            Error::Usage { fix, .. } | Error::Failed { fix, .. } | Error::Keystore { fix, .. } => {
+                fix.clone()
+            }
             Error::Launch(inner) => return inner.fix(),
             Error::StoreUnavailable { backend: Backend::SecretService, .. } => {
                 "start a Secret Service (e.g. gnome-keyring) in this session, or use the encrypted file: crux backend set age".into()

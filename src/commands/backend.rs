@@ -140,6 +140,24 @@ fn migrate(home: &CruxHome, to: Backend) -> Result<()> {
         moved.extend(names.into_iter().map(|v| (*from, mcp.clone(), v)));
     }
 
+    if missing > 0 {
+        // A migration is whole or not at all: take the copies back, and leave the index and
+        // the saved backend as they were.
+        for (_, mcp, var) in &moved {
+            if let Err(e) = target.delete(mcp, var) {
+                crate::commands::auth::warn_leftover(to, mcp, var, &e);
+            }
+        }
+        let from: Vec<String> = groups.keys().map(|(b, _)| b.to_string()).collect();
+        return Err(Error::failed(
+            format!(
+                "{missing} credential(s) are in the index but not in their backend ({}), so nothing was moved and the saved backend is unchanged",
+                from.join(", ")
+            ),
+            format!("store each one again or delete it (see the warnings above), then run: crux backend migrate {to}"),
+        ));
+    }
+
     for (_, mcp, var) in &moved {
         let cred = index
             .servers
@@ -163,18 +181,18 @@ fn migrate(home: &CruxHome, to: Backend) -> Result<()> {
     println!(
         "✓ Moved {} credential(s) to {to}{}; {to} is now the saved backend",
         moved.len(),
-        if missing > 0 || leftovers > 0 {
+        if leftovers > 0 {
             " (partly, see the warnings)"
         } else {
             ""
         }
     );
     warn_env_override(to);
-    if missing > 0 || leftovers > 0 {
-        return Err(Error::StoreFailed {
-            backend: to,
-            reason: format!("{missing} credential(s) were missing from their old backend and {leftovers} old copies could not be deleted (see the warnings above)"),
-        });
+    if leftovers > 0 {
+        return Err(Error::failed(
+            format!("{leftovers} old copies could not be deleted from their old backend (see the warnings above)"),
+            "delete them there by hand, or run the migration again once that backend is reachable",
+        ));
     }
     Ok(())
 }

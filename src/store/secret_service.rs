@@ -8,6 +8,12 @@
 //!
 //! A fetch of several variables is one batched operation on one connection: one session, the
 //! searches for all variables in flight together, then a single `GetSecrets` for every item.
+//!
+//! It serves GNOME Keyring, KeePassXC and KDE Wallet alike (CI runs the conformance suite on all
+//! three). What differs is told, not hidden: errors name the program behind the bus name with
+//! its own fix ([`Provider`]); a prompt is always run, since the service draws it in its own
+//! session, for a bounded time when crux has no display, and dismissed when nobody answers; and
+//! an empty search counts as "not stored" only once the default collection answers.
 
 use super::{Backend, SecretStore};
 use crate::error::{Error, Result};
@@ -28,8 +34,10 @@ const ITEM_IFACE: &str = "org.freedesktop.Secret.Item";
 const PROMPT_IFACE: &str = "org.freedesktop.Secret.Prompt";
 const SESSION_COLLECTION: &str = "/org/freedesktop/secrets/collection/session/";
 const DH_ALGORITHM: &str = "dh-ietf1024-sha256-aes128-cbc-pkcs7";
-/// How long a user has to answer an unlock prompt on their desktop.
+/// How long a user has to answer a prompt on their desktop.
 const PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a prompt may take when crux has no display (see [`prompt_wait`]).
+const HEADLESS_PROMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `(session, parameters, value, content_type)`, the Secret Service's `Secret` struct.
 type WireSecret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
@@ -100,43 +108,209 @@ fn unavailable(reason: impl Into<String>) -> Error {
     }
 }
 
-fn locked(detail: impl Into<String>) -> Error {
-    Error::StoreLocked {
-        backend: Backend::SecretService,
-        detail: Some(detail.into()),
+/// The program serving `org.freedesktop.secrets`: errors name it, with its own fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    GnomeKeyring,
+    KeePassXC,
+    KWallet,
+    Unknown,
+}
+
+impl Provider {
+    /// Who owns the Secret Service's bus name, from its process's name. Asked only when there
+    /// is something to say: it costs two calls.
+    fn detect(conn: &Connection) -> Provider {
+        let pid = conn
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "GetConnectionUnixProcessID",
+                &(DEST,),
+            )
+            .ok()
+            .and_then(|reply| reply.body().deserialize::<u32>().ok());
+        let Some(pid) = pid else {
+            return Provider::Unknown;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        Provider::from_process(comm.trim())
+    }
+
+    /// The process name as `/proc/<pid>/comm` gives it (at most 15 bytes).
+    fn from_process(name: &str) -> Provider {
+        match name {
+            n if n.starts_with("gnome-keyring") => Provider::GnomeKeyring,
+            n if n.starts_with("keepassxc") => Provider::KeePassXC,
+            "kwalletd5" | "kwalletd6" | "ksecretd" => Provider::KWallet,
+            _ => Provider::Unknown,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::GnomeKeyring => "GNOME Keyring",
+            Provider::KeePassXC => "KeePassXC",
+            Provider::KWallet => "KDE Wallet",
+            Provider::Unknown => "the Secret Service",
+        }
+    }
+
+    /// "the secret-service keystore (KeePassXC)": the backend's name, which `crux backend`
+    /// shows, and the program the user knows.
+    fn subject(self) -> String {
+        match self {
+            Provider::Unknown => "the secret-service keystore".into(),
+            p => format!("the secret-service keystore ({})", p.name()),
+        }
+    }
+
+    fn unlock_fix(self) -> &'static str {
+        match self {
+            Provider::GnomeKeyring => {
+                "unlock the keyring in Seahorse (Passwords and Keys) or by logging in to the desktop session, then retry"
+            }
+            Provider::KeePassXC => {
+                "unlock the database in KeePassXC and check that it exposes a group to the Secret Service (Database → Database Settings → Secret Service Integration), then retry"
+            }
+            Provider::KWallet => {
+                "open the wallet (KDE Wallet Manager, kwalletmanager5, opens it with your password), then retry"
+            }
+            Provider::Unknown => {
+                "unlock the keyring in your desktop's password manager, then retry"
+            }
+        }
+    }
+
+    fn no_collection(self) -> (&'static str, &'static str) {
+        match self {
+            Provider::GnomeKeyring => (
+                "has no default keyring",
+                "create a keyring in Seahorse (Passwords and Keys) and make it the default, or use the encrypted file: crux backend set age",
+            ),
+            Provider::KeePassXC => (
+                "has no database exposed to the Secret Service (or no database is open)",
+                "open the database in KeePassXC and expose a group (Database → Database Settings → Secret Service Integration), or use the encrypted file: crux backend set age",
+            ),
+            Provider::KWallet => (
+                "has no default wallet",
+                "create a wallet in KDE Wallet Manager (kwalletmanager5), or use the encrypted file: crux backend set age",
+            ),
+            Provider::Unknown => (
+                "has no default collection",
+                "create a default keyring in your desktop's password manager, or use the encrypted file: crux backend set age",
+            ),
+        }
     }
 }
 
-fn failed(reason: impl Into<String>) -> Error {
-    Error::StoreFailed {
+fn keystore(problem: String, fix: impl Into<String>) -> Error {
+    Error::Keystore {
         backend: Backend::SecretService,
-        reason: reason.into(),
+        problem,
+        fix: fix.into(),
     }
+}
+
+fn locked(conn: &Connection, detail: &str) -> Error {
+    let p = Provider::detect(conn);
+    keystore(
+        format!("{} is locked: {detail}", p.subject()),
+        p.unlock_fix(),
+    )
+}
+
+fn failed(conn: &Connection, reason: impl std::fmt::Display) -> Error {
+    let p = Provider::detect(conn);
+    keystore(
+        format!("{} failed: {reason}", p.subject()),
+        format!("retry; if it persists, check the log of {}", p.name()),
+    )
+}
+
+/// A call that got no answer in time: the service is busy with something, most often a
+/// dialog of its own (KeePassXC blocks searches while it asks for its database password).
+fn no_answer(conn: &Connection) -> Error {
+    let p = Provider::detect(conn);
+    keystore(
+        format!(
+            "{} did not answer (is it waiting for you to unlock it?)",
+            p.subject()
+        ),
+        p.unlock_fix(),
+    )
 }
 
 /// Maps a D-Bus error to what it means for the user.
-fn dbus_error(e: zbus::Error) -> Error {
-    if let zbus::Error::MethodError(name, detail, _) = &e {
-        let detail = detail.clone().unwrap_or_default();
-        return match name.as_str() {
-            "org.freedesktop.DBus.Error.ServiceUnknown"
-            | "org.freedesktop.DBus.Error.NameHasNoOwner" => unavailable(
-                "no Secret Service is running on the session bus (org.freedesktop.secrets)",
-            ),
-            "org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout" => {
-                unavailable("the Secret Service did not answer")
+fn dbus_error(conn: &Connection, e: zbus::Error) -> Error {
+    match &e {
+        zbus::Error::MethodError(name, detail, _) => {
+            let detail = detail.clone().unwrap_or_default();
+            match name.as_str() {
+                "org.freedesktop.DBus.Error.ServiceUnknown"
+                | "org.freedesktop.DBus.Error.NameHasNoOwner" => unavailable(
+                    "no Secret Service is running on the session bus (org.freedesktop.secrets)",
+                ),
+                "org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout" => {
+                    no_answer(conn)
+                }
+                "org.freedesktop.Secret.Error.IsLocked" => locked(conn, &detail),
+                other => failed(conn, format!("{other}: {detail}")),
             }
-            "org.freedesktop.Secret.Error.IsLocked" => locked(detail),
-            other => failed(format!("{other}: {detail}")),
-        };
+        }
+        zbus::Error::InputOutput(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            no_answer(conn)
+        }
+        _ => failed(conn, &e),
     }
-    failed(e.to_string())
+}
+
+/// The interface of a collection (`…/collection/<name>`) or an item (one level below).
+fn interface_of(path: &OwnedObjectPath) -> &'static str {
+    if path.as_str().matches('/').count() > 5 {
+        ITEM_IFACE
+    } else {
+        COLLECTION_IFACE
+    }
 }
 
 fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// How long to wait for a prompt, and whether crux has a display. A prompt is drawn by the
+/// service in its own session, so crux always runs it; without a display of its own (an MCP
+/// host starts servers that way) crux cannot know anyone sees it, so it waits only as long
+/// as a prompt that needs no dialog takes (KeePassXC's `CreateItem`, KDE Wallet's `Unlock`
+/// after login complete at once). `CRUX_PROMPT_TIMEOUT` (seconds) sets the wait.
+fn prompt_wait() -> (Duration, bool) {
+    let headless = !has_display();
+    let default = if headless {
+        HEADLESS_PROMPT_TIMEOUT
+    } else {
+        PROMPT_TIMEOUT
+    };
+    let Some(raw) = std::env::var_os("CRUX_PROMPT_TIMEOUT").filter(|v| !v.is_empty()) else {
+        return (default, headless);
+    };
+    match raw
+        .to_str()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+    {
+        Some(secs) => (Duration::from_secs_f64(secs), headless),
+        None => {
+            eprintln!(
+                "crux: CRUX_PROMPT_TIMEOUT='{}' is not a number of seconds (0 to 3600); waiting {} s",
+                crate::error::sanitize(&raw.to_string_lossy()),
+                default.as_secs_f64()
+            );
+            (default, headless)
+        }
+    }
 }
 
 impl SecretServiceStore {
@@ -173,7 +347,7 @@ impl SecretServiceStore {
     {
         self.conn
             .call_method(Some(DEST), path, Some(iface), method, body)
-            .map_err(dbus_error)
+            .map_err(|e| dbus_error(&self.conn, e))
     }
 
     /// Searches items with `service=crux.<mcp>, username=<VAR>` for every variable at once,
@@ -207,12 +381,10 @@ impl SecretServiceStore {
                         "SearchItems",
                         &(attributes,),
                     )
-                    .await
-                    .map_err(dbus_error)?;
+                    .await?;
                 let (unlocked, locked) = reply
                     .body()
-                    .deserialize::<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>()
-                    .map_err(|e| failed(format!("unexpected SearchItems reply: {e}")))?;
+                    .deserialize::<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>()?;
                 // Items of the non-persistent session collection vanish at logout: not ours.
                 let persistent = |p: &OwnedObjectPath| !p.as_str().starts_with(SESSION_COLLECTION);
                 Ok((
@@ -221,12 +393,14 @@ impl SecretServiceStore {
                 ))
             }
         });
+        // Errors are told after the searches: telling them asks the bus who the service is.
         async_io::block_on(futures_util::future::join_all(searches))
             .into_iter()
-            .collect()
+            .collect::<zbus::Result<_>>()
+            .map_err(|e| dbus_error(&self.conn, e))
     }
 
-    /// Unlocks `objects`, prompting on the desktop when the service asks for it.
+    /// Unlocks `objects`, prompting when the service asks for it.
     fn unlock(&self, objects: &[OwnedObjectPath]) -> Result<()> {
         if objects.is_empty() {
             return Ok(());
@@ -235,31 +409,41 @@ impl SecretServiceStore {
         let (_, prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected Unlock reply: {e}")))?;
-        self.complete_prompt(&prompt, "unlocking needs your keyring password")
+            .map_err(|e| failed(&self.conn, format!("unexpected Unlock reply: {e}")))?;
+        let prompted = self.complete_prompt(
+            &prompt,
+            "unlocking needs your password or your confirmation",
+        );
+        // Another client may have unlocked them meanwhile: KDE Wallet after login answers the
+        // first Unlock, and a host starts several servers at once.
+        if prompted.is_err()
+            && objects
+                .iter()
+                .all(|o| matches!(self.is_locked(o.as_str(), interface_of(o)), Ok(false)))
+        {
+            return Ok(());
+        }
+        prompted
     }
 
-    /// Runs a prompt the service returned (`/` means none). Without a display nobody can
-    /// answer one, so that is reported at once instead of waiting.
+    /// Runs a prompt the service returned (`/` means none) and waits for it (see
+    /// [`prompt_wait`]). A prompt that is not answered in time is dismissed, so no dialog is
+    /// left on anyone's screen.
     fn complete_prompt(&self, prompt: &ObjectPath<'_>, why: &str) -> Result<()> {
         if prompt.as_str() == "/" {
             return Ok(());
         }
-        if !has_display() {
-            return Err(locked(format!(
-                "{why}, and no desktop session can show the prompt"
-            )));
-        }
+        let (wait, headless) = prompt_wait();
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
             .interface(PROMPT_IFACE)
             .and_then(|b| b.member("Completed"))
             .and_then(|b| b.path(prompt.clone()))
-            .map_err(dbus_error)?
+            .map_err(|e| dbus_error(&self.conn, e))?
             .build();
         let mut signals =
             zbus::blocking::MessageIterator::for_match_rule(rule, &self.conn, Some(4))
-                .map_err(dbus_error)?;
+                .map_err(|e| dbus_error(&self.conn, e))?;
         self.call(prompt.as_str(), PROMPT_IFACE, "Prompt", &("",))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -271,11 +455,26 @@ impl SecretServiceStore {
                 );
             }
         });
-        match rx.recv_timeout(PROMPT_TIMEOUT) {
+        match rx.recv_timeout(wait) {
             Ok(Ok(false)) => Ok(()),
-            Ok(Ok(true)) => Err(locked("the unlock prompt was dismissed")),
-            Ok(Err(e)) => Err(failed(format!("unexpected prompt reply: {e}"))),
-            Err(_) => Err(locked("the unlock prompt was not answered in time")),
+            Ok(Ok(true)) => Err(locked(
+                &self.conn,
+                &format!("{why}, and the prompt was dismissed"),
+            )),
+            Ok(Err(e)) => Err(failed(&self.conn, format!("unexpected prompt reply: {e}"))),
+            Err(_) => {
+                // Take the dialog away: nobody is waiting for its answer any more.
+                let _ = self.call(prompt.as_str(), PROMPT_IFACE, "Dismiss", &());
+                let secs = wait.as_secs_f64();
+                Err(locked(
+                    &self.conn,
+                    &if headless {
+                        format!("{why}, and its prompt did not complete within {secs} s; crux has no display here (DISPLAY and WAYLAND_DISPLAY are unset, as when an MCP host starts a server), so it does not wait for a dialog (CRUX_PROMPT_TIMEOUT=<seconds> waits longer)")
+                    } else {
+                        format!("{why}, and its prompt was not answered within {secs} s")
+                    },
+                ))
+            }
         }
     }
 
@@ -284,13 +483,45 @@ impl SecretServiceStore {
         let path: OwnedObjectPath = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected ReadAlias reply: {e}")))?;
+            .map_err(|e| failed(&self.conn, format!("unexpected ReadAlias reply: {e}")))?;
         if path.as_str() == "/" {
-            return Err(unavailable(
-                "the Secret Service has no default keyring (create one, e.g. with Seahorse)",
-            ));
+            let p = Provider::detect(&self.conn);
+            let (what, fix) = p.no_collection();
+            return Err(keystore(format!("{} {what}", p.subject()), fix));
         }
         Ok(path)
+    }
+
+    /// After a search found nothing: that means "not stored" only when the default collection
+    /// is there and answers. A keyring file moved away or a wallet that is gone makes every
+    /// search come back empty, and then nothing may be forgotten.
+    fn confirm_absent(&self, what: &str) -> Result<()> {
+        let reached = self.default_collection().and_then(|collection| {
+            // Asking the collection itself: an alias can outlive what it names.
+            self.is_locked(collection.as_str(), COLLECTION_IFACE)
+                .map(|_| ())
+                .map_err(|e| {
+                    let p = Provider::detect(&self.conn);
+                    keystore(
+                        format!(
+                            "{} cannot reach its default collection {} ({})",
+                            p.subject(),
+                            collection.as_str(),
+                            e.reason()
+                        ),
+                        p.unlock_fix(),
+                    )
+                })
+        });
+        reached.map_err(|e| {
+            keystore(
+                format!(
+                    "{}, so crux cannot tell whether {what} is stored",
+                    e.reason()
+                ),
+                e.fix().unwrap_or_default(),
+            )
+        })
     }
 
     fn is_locked(&self, path: &str, iface: &str) -> Result<bool> {
@@ -303,8 +534,9 @@ impl SecretServiceStore {
         let value: OwnedValue = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected Locked property: {e}")))?;
-        bool::try_from(value).map_err(|e| failed(format!("unexpected Locked property: {e}")))
+            .map_err(|e| failed(&self.conn, format!("unexpected Locked property: {e}")))?;
+        bool::try_from(value)
+            .map_err(|e| failed(&self.conn, format!("unexpected Locked property: {e}")))
     }
 
     fn encode(&self, secret: &Secret) -> WireSecret {
@@ -333,11 +565,11 @@ impl SecretServiceStore {
         let value = Zeroizing::new(value);
         let plain = match &self.key {
             Some(key) => dh::decrypt(key, &params, &value)
-                .ok_or_else(|| failed(format!("the value of {var} did not decrypt")))?,
+                .ok_or_else(|| failed(&self.conn, format!("the value of {var} did not decrypt")))?,
             None => value,
         };
         let text = String::from_utf8(plain.to_vec())
-            .map_err(|_| failed(format!("the value of {var} is not UTF-8 text")))?;
+            .map_err(|_| failed(&self.conn, format!("the value of {var} is not UTF-8 text")))?;
         Ok(Secret::new(text))
     }
 }
@@ -356,17 +588,26 @@ fn open_session(conn: &Connection) -> Result<(OwnedObjectPath, Option<Zeroizing<
             let (output, session): (OwnedValue, OwnedObjectPath) = reply
                 .body()
                 .deserialize()
-                .map_err(|e| failed(format!("unexpected OpenSession reply: {e}")))?;
+                .map_err(|e| failed(conn, format!("unexpected OpenSession reply: {e}")))?;
             let server_public = <Vec<u8>>::try_from(output)
-                .map_err(|e| failed(format!("unexpected OpenSession key: {e}")))?;
+                .map_err(|e| failed(conn, format!("unexpected OpenSession key: {e}")))?;
             let key = keys
                 .derive_key(&server_public)
-                .ok_or_else(|| failed("the Secret Service sent an invalid session key"))?;
+                .ok_or_else(|| failed(conn, "the Secret Service sent an invalid session key"))?;
             Ok((session, Some(key)))
         }
-        Err(zbus::Error::MethodError(name, _, _))
-            if name.as_str() == "org.freedesktop.DBus.Error.NotSupported" =>
-        {
+        Err(zbus::Error::MethodError(name, _, _)) if refuses_algorithm(name.as_str()) => {
+            let p = Provider::detect(conn);
+            eprintln!(
+                "crux: {} refused an encrypted session ({}), so values pass unencrypted over your session bus{}",
+                p.name(),
+                name.as_str(),
+                if p == Provider::KWallet {
+                    " (KDE Wallet encrypts it with the QCA plugins: install libqca-qt5-2-plugins)"
+                } else {
+                    ""
+                }
+            );
             let reply = conn
                 .call_method(
                     Some(DEST),
@@ -375,15 +616,32 @@ fn open_session(conn: &Connection) -> Result<(OwnedObjectPath, Option<Zeroizing<
                     "OpenSession",
                     &("plain", Value::from("")),
                 )
-                .map_err(dbus_error)?;
+                .map_err(|e| dbus_error(conn, e))?;
             let (_, session): (OwnedValue, OwnedObjectPath) = reply
                 .body()
                 .deserialize()
-                .map_err(|e| failed(format!("unexpected OpenSession reply: {e}")))?;
+                .map_err(|e| failed(conn, format!("unexpected OpenSession reply: {e}")))?;
             Ok((session, None))
         }
-        Err(e) => Err(dbus_error(e)),
+        Err(e) => Err(dbus_error(conn, e)),
     }
+}
+
+/// Whether an `OpenSession` error refuses the algorithm (services say so as `NotSupported`,
+/// KDE Wallet without its QCA plugins as `InvalidArgs`, others as `Failed`), rather than
+/// there being no service to ask or no answer.
+fn refuses_algorithm(error: &str) -> bool {
+    !matches!(
+        error,
+        "org.freedesktop.DBus.Error.ServiceUnknown"
+            | "org.freedesktop.DBus.Error.NameHasNoOwner"
+            | "org.freedesktop.DBus.Error.UnknownMethod"
+            | "org.freedesktop.DBus.Error.UnknownObject"
+            | "org.freedesktop.DBus.Error.UnknownInterface"
+            | "org.freedesktop.DBus.Error.NoReply"
+            | "org.freedesktop.DBus.Error.Timeout"
+            | "org.freedesktop.DBus.Error.AccessDenied"
+    )
 }
 
 /// An item found under another attribute than crux's `username` (crux-cli's `account`).
@@ -418,6 +676,24 @@ impl SecretServiceStore {
             self.unlock(&still_locked)?;
             self.search_all_by(mcp, vars, attr)?
         };
+        if let Some((var, _)) = vars
+            .iter()
+            .zip(&found)
+            .find(|(_, (unlocked, locked))| unlocked.is_empty() && locked.is_empty())
+        {
+            self.confirm_absent(&format!("{mcp} {var}"))?;
+        }
+        if let Some((var, _)) = vars
+            .iter()
+            .zip(&found)
+            .find(|(_, (unlocked, locked))| unlocked.is_empty() && !locked.is_empty())
+        {
+            // Stored but still locked: never reported as missing.
+            return Err(locked(
+                &self.conn,
+                &format!("{mcp} {var} is stored, and the service keeps it locked"),
+            ));
+        }
         let mut wanted: Vec<(&VarName, OwnedObjectPath)> = Vec::new();
         for (var, (unlocked, _)) in vars.iter().zip(found) {
             if let Some(item) = unlocked.into_iter().next() {
@@ -437,7 +713,7 @@ impl SecretServiceStore {
         let mut secrets: HashMap<OwnedObjectPath, WireSecret> = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected GetSecrets reply: {e}")))?;
+            .map_err(|e| failed(&self.conn, format!("unexpected GetSecrets reply: {e}")))?;
         let mut out = BTreeMap::new();
         for (var, path) in &wanted {
             if let Some(wire) = secrets.remove(path) {
@@ -464,9 +740,9 @@ impl SecretServiceStore {
         let value: OwnedValue = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected Attributes property: {e}")))?;
+            .map_err(|e| failed(&self.conn, format!("unexpected Attributes property: {e}")))?;
         HashMap::<String, String>::try_from(value)
-            .map_err(|e| failed(format!("unexpected Attributes property: {e}")))
+            .map_err(|e| failed(&self.conn, format!("unexpected Attributes property: {e}")))
     }
 
     /// Replaces an item's attributes (its value stays as it is).
@@ -553,7 +829,7 @@ impl SecretStore for SecretServiceStore {
             let (_, prompt): (OwnedObjectPath, OwnedObjectPath) = reply
                 .body()
                 .deserialize()
-                .map_err(|e| failed(format!("unexpected CreateItem reply: {e}")))?;
+                .map_err(|e| failed(&self.conn, format!("unexpected CreateItem reply: {e}")))?;
             self.complete_prompt(&prompt, "storing needs your keyring password")?;
         }
         Ok(())
@@ -566,6 +842,10 @@ impl SecretStore for SecretServiceStore {
             self.unlock(&locked)?;
         }
         let any = !(unlocked.is_empty() && locked.is_empty());
+        if !any {
+            // Absent, or only out of reach? The index entry goes only in the first case.
+            self.confirm_absent(&format!("{mcp} {var}"))?;
+        }
         for item in unlocked.iter().chain(&locked) {
             self.delete_item(item)?;
         }
@@ -579,30 +859,99 @@ impl SecretServiceStore {
         let prompt: OwnedObjectPath = reply
             .body()
             .deserialize()
-            .map_err(|e| failed(format!("unexpected Delete reply: {e}")))?;
+            .map_err(|e| failed(&self.conn, format!("unexpected Delete reply: {e}")))?;
         self.complete_prompt(&prompt, "deleting needs your keyring password")
     }
 }
 
-/// Whether a Secret Service is usable here without asking anyone: reachable, with a default
-/// keyring that is unlocked or can be unlocked by a prompt on a desktop. `Err` says why not.
+/// Whether a Secret Service can really keep crux's credentials here: reachable, and a test
+/// item stored in its default collection, read back and deleted again, with any prompt the
+/// service raises run as a store would run it. A default collection that exists and is
+/// unlocked is not enough: KeePassXC confirms every `CreateItem` with a prompt. `Err` says why
+/// not.
 pub fn probe() -> std::result::Result<String, String> {
     let store = SecretServiceStore::connect().map_err(|e| e.reason())?;
-    let collection = store.default_collection().map_err(|e| e.reason())?;
-    let is_locked = store
-        .is_locked(collection.as_str(), COLLECTION_IFACE)
-        .map_err(|e| e.reason())?;
-    if is_locked && !has_display() {
-        return Err(
-            "the Secret Service's default keyring is locked and no desktop session can unlock it"
-                .into(),
-        );
+    store.write_check().map_err(|e| e.reason())?;
+    Ok(format!(
+        "{} answered on the session bus and stored, read and deleted a test item",
+        match Provider::detect(&store.conn) {
+            Provider::Unknown => "a Secret Service".to_owned(),
+            p => format!("a Secret Service ({})", p.name()),
+        }
+    ))
+}
+
+impl SecretServiceStore {
+    fn write_check(&self) -> Result<()> {
+        let collection = self.default_collection()?;
+        if self.is_locked(collection.as_str(), COLLECTION_IFACE)? {
+            self.unlock(std::slice::from_ref(&collection))?;
+        }
+        let value = Secret::new(format!("crux-write-check-{:016x}", rand::random::<u64>()));
+        let attributes: HashMap<String, String> = HashMap::from([
+            ("service".to_owned(), "crux-write-check".to_owned()),
+            ("username".to_owned(), "crux".to_owned()),
+        ]);
+        let properties: HashMap<&str, Value> = HashMap::from([
+            (
+                "org.freedesktop.Secret.Item.Label",
+                Value::from("crux: write check (safe to delete)"),
+            ),
+            (
+                "org.freedesktop.Secret.Item.Attributes",
+                Value::from(attributes),
+            ),
+        ]);
+        let reply = self.call(
+            collection.as_str(),
+            COLLECTION_IFACE,
+            "CreateItem",
+            &(properties, self.encode(&value), true),
+        )?;
+        let (mut item, prompt): (OwnedObjectPath, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|e| failed(&self.conn, format!("unexpected CreateItem reply: {e}")))?;
+        if prompt.as_str() != "/" {
+            self.complete_prompt(&prompt, "storing needs your confirmation")?;
+            // The item's path comes with the prompt's result; searching finds it as well.
+            let reply = self.call(
+                SERVICE_PATH,
+                SERVICE_IFACE,
+                "SearchItems",
+                &(HashMap::from([
+                    ("service", "crux-write-check"),
+                    ("username", "crux"),
+                ]),),
+            )?;
+            let (unlocked, _): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) = reply
+                .body()
+                .deserialize()
+                .map_err(|e| failed(&self.conn, format!("unexpected SearchItems reply: {e}")))?;
+            item = unlocked
+                .into_iter()
+                .next()
+                .ok_or_else(|| failed(&self.conn, "the test item it stored could not be found"))?;
+        }
+        let reply = self.call(item.as_str(), ITEM_IFACE, "GetSecret", &(&self.session,));
+        let read = reply.and_then(|reply| {
+            let wire: WireSecret = reply
+                .body()
+                .deserialize()
+                .map_err(|e| failed(&self.conn, format!("unexpected GetSecret reply: {e}")))?;
+            self.decode(&VarName::parse("CRUX_WRITE_CHECK")?, wire)
+        });
+        let deleted = self.delete_item(&item);
+        let read = read?;
+        deleted?;
+        if read.expose() != value.expose() {
+            return Err(failed(
+                &self.conn,
+                "a test item read back differs from what was stored",
+            ));
+        }
+        Ok(())
     }
-    Ok(if is_locked {
-        "a Secret Service answered on the session bus (its keyring will ask to be unlocked)".into()
-    } else {
-        "a Secret Service answered on the session bus with an unlocked default keyring".into()
-    })
 }
 
 /// The `dh-ietf1024-sha256-aes128-cbc-pkcs7` session algorithm of the Secret Service spec:
