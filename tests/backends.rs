@@ -1,10 +1,10 @@
-//! The conformance suite every backend passes: the Secret Service against a real gnome-keyring
-//! on a private D-Bus session, and the age file. Each case opens fresh store objects, so what
+//! The conformance suite every backend passes: the Secret Service against a real gnome-keyring,
+//! KeePassXC and kwalletd5, each on a private D-Bus session, and the age file. Each case opens fresh store objects, so what
 //! it checks is what the keystore persisted, not what an object remembered.
 
 mod common;
 
-use common::{random_value, Keyring};
+use common::{random_value, Keyring, Service};
 use crux::home::CruxHome;
 use crux::names::{ServerName, VarName};
 use crux::secret::Secret;
@@ -38,6 +38,29 @@ fn secret_service() -> Fixture {
         }),
         _keep: Box::new(keyring),
     }
+}
+
+/// One KeePassXC or kwalletd5 for the binary: they take seconds to start, and the cases'
+/// names do not collide.
+fn shared(service: Service) -> Fixture {
+    let address = Keyring::shared(service).address.clone();
+    Fixture {
+        open: Box::new(move || {
+            Box::new(
+                SecretServiceStore::connect_to(&address)
+                    .unwrap_or_else(|e| panic!("connect to {}: {}", service.name(), e.render())),
+            )
+        }),
+        _keep: Box::new(()),
+    }
+}
+
+fn keepassxc() -> Fixture {
+    shared(Service::KeePassXC)
+}
+
+fn kwallet() -> Fixture {
+    shared(Service::KWallet)
 }
 
 fn server(name: &str) -> ServerName {
@@ -233,6 +256,12 @@ macro_rules! conformance {
         }
         mod secret_service {
             $( #[test] fn $case() { super::$case(super::secret_service()) } )*
+        }
+        mod keepassxc {
+            $( #[test] fn $case() { super::$case(super::keepassxc()) } )*
+        }
+        mod kwallet {
+            $( #[test] fn $case() { super::$case(super::kwallet()) } )*
         }
     };
 }

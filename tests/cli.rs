@@ -355,7 +355,7 @@ fn a_locked_keyring_is_a_clear_error_never_a_silent_switch() {
     );
     env.run_stdin(&["mcp", "auth", "gh", "TOKEN", "--stdin"], "new")
         .fails(1)
-        .stderr_has("keystore is locked")
+        .stderr_has("keystore (GNOME Keyring) is locked")
         .stderr_has("unlock");
     let mut cmd = env.cmd(&["mcp", "auth", "--delete", "gh", "TOKEN"]);
     cmd.env("CRUX_BACKEND", "secret-service");
@@ -375,7 +375,7 @@ fn a_locked_keyring_is_a_clear_error_never_a_silent_switch() {
     fresh
         .run(&["backend"])
         .success()
-        .stdout_has("backend: age (automatic: no usable Secret Service (the Secret Service's default keyring is locked");
+        .stdout_has("backend: age (automatic: no usable Secret Service (the secret-service keystore (GNOME Keyring) is locked");
 }
 
 #[test]
@@ -414,7 +414,7 @@ fn backend_shows_the_choice_and_why() {
     desktop
         .run(&["backend"])
         .success()
-        .stdout_has("backend: secret-service (automatic: a Secret Service answered");
+        .stdout_has("backend: secret-service (automatic: a Secret Service (GNOME Keyring) answered on the session bus and stored, read and deleted a test item)");
     let mut cmd = desktop.cmd(&["backend", "--json"]);
     cmd.env("CRUX_BACKEND", "age");
     let out = desktop.run_cmd(cmd, None);

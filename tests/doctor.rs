@@ -584,13 +584,13 @@ fn the_secret_service_is_checked_reachable_and_unlocked() {
     s.trust_in_claude(&["everything"]);
     s.doctor(&["--live"])
         .success()
-        .stdout_has("✓ secret-service keystore: a Secret Service answered")
+        .stdout_has("✓ secret-service keystore: a Secret Service (GNOME Keyring) answered")
         .stdout_has("✓ everything: 1 credential(s) readable from secret-service")
         .stdout_has("✓ everything: started through");
     s.env.keyring().lock();
     s.doctor_fails(&[
         "secret-service keystore",
-        "locked and no desktop session can unlock it",
+        "(GNOME Keyring) is locked",
         "fix: ",
     ]);
 }

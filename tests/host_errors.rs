@@ -307,7 +307,7 @@ fn a_locked_keyring_answers_initialize() {
     );
     seen.answered(json!(1), "fix: unlock the keyring");
     assert!(
-        seen.stdout.contains("keystore is locked"),
+        seen.stdout.contains("keystore (GNOME Keyring) is locked"),
         "{}",
         seen.stdout
     );

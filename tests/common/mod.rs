@@ -12,6 +12,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+pub mod stores;
+
 pub const CRUX: &str = env!("CARGO_BIN_EXE_crux");
 
 /// Fails with an install hint when a tool the tests need is missing.
@@ -51,13 +53,40 @@ pub fn random_value(tag: &str) -> String {
     format!("test-{tag}-{hex}")
 }
 
-/// A private session bus with an unlocked gnome-keyring on it, torn down on drop.
+/// The Secret Services the suite runs against, each as its users have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    GnomeKeyring,
+    KeePassXC,
+    KWallet,
+}
+
+impl Service {
+    /// The name crux's messages give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::GnomeKeyring => "GNOME Keyring",
+            Service::KeePassXC => "KeePassXC",
+            Service::KWallet => "KDE Wallet",
+        }
+    }
+}
+
+/// A private session bus with an unlocked Secret Service on it (gnome-keyring unless made by
+/// [`Keyring::keepassxc`] or [`Keyring::kwallet`]), torn down on drop.
 pub struct Keyring {
     pub dir: TempDir,
     pub address: String,
+    pub service: Service,
+    /// The X display of KeePassXC's window (Xvfb), or of gnome-keyring's prompter.
+    pub display: Option<String>,
     dbus: Child,
     daemon: Child,
+    others: Vec<Child>,
 }
+
+/// The password of every test keystore (a test fixture, not a credential).
+const KEYSTORE_PASSWORD: &str = "test-keyring-password";
 
 impl Keyring {
     pub fn start() -> Keyring {
@@ -66,6 +95,12 @@ impl Keyring {
 
     /// A keyring whose bus listens on `socket` instead of inside its temp dir.
     pub fn start_with(socket: Option<PathBuf>) -> Keyring {
+        Keyring::gnome(socket, None)
+    }
+
+    /// gnome-keyring; with `display` (an Xvfb and its name), its prompter (gcr-prompter,
+    /// started by the bus) draws its dialogs there, where nobody answers them.
+    fn gnome(socket: Option<PathBuf>, display: Option<(Child, String)>) -> Keyring {
         require_tool("dbus-daemon", "dbus");
         require_tool("gnome-keyring-daemon", "gnome-keyring");
         let dir = tempfile::tempdir().unwrap();
@@ -77,7 +112,13 @@ impl Keyring {
             .unwrap();
         let socket = socket.unwrap_or_else(|| run.join("bus"));
         let address = format!("unix:path={}", socket.display());
-        let dbus = Command::new("dbus-daemon")
+        let mut dbus = Command::new("dbus-daemon");
+        // What the bus starts (gnome-keyring's prompter) draws on the test's display or none.
+        dbus.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        if let Some((_, name)) = &display {
+            dbus.env("DISPLAY", name);
+        }
+        let dbus = dbus
             .args(["--session", "--nofork", "--nopidfile"])
             .arg(format!("--address={address}"))
             .stdout(Stdio::null())
@@ -102,13 +143,16 @@ impl Keyring {
             .stdin
             .take()
             .unwrap()
-            .write_all(b"test-keyring-password")
+            .write_all(KEYSTORE_PASSWORD.as_bytes())
             .unwrap();
         let keyring = Keyring {
             dir,
             address,
+            service: Service::GnomeKeyring,
+            display: display.as_ref().map(|(_, name)| name.clone()),
             dbus,
             daemon,
+            others: display.into_iter().map(|(xvfb, _)| xvfb).collect(),
         };
         wait_for(
             || keyring.has_secret_service(),
@@ -145,8 +189,10 @@ impl Keyring {
     /// Runs `secret-tool` against this keyring.
     pub fn secret_tool(&self, args: &[&str], stdin: Option<&str>) -> Output {
         require_tool("secret-tool", "libsecret-tools");
-        let mut cmd = Command::new("secret-tool");
-        cmd.args(args)
+        // A dialog nobody answers would hang it: give it 20 s.
+        let mut cmd = Command::new("timeout");
+        cmd.args(["20", "secret-tool"])
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
         for (k, v) in self.env() {
@@ -232,10 +278,18 @@ impl Drop for UserBus {
 
 impl Drop for Keyring {
     fn drop(&mut self) {
+        // A daemon behind a shell (KeePassXC) is stopped by closing the shell's stdin.
+        if self.daemon.stdin.take().is_some() {
+            let _ = self.daemon.wait();
+        }
         let _ = self.daemon.kill();
         let _ = self.dbus.kill();
         let _ = self.daemon.wait();
         let _ = self.dbus.wait();
+        for other in &mut self.others {
+            let _ = other.kill();
+            let _ = other.wait();
+        }
     }
 }
 
@@ -274,6 +328,8 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
 /// everything crux printed, so leak checks can search it.
 pub struct Env {
     pub keyring: Option<Keyring>,
+    /// A store shared by the test binary's tests ([`Keyring::shared`]), used like `keyring`.
+    pub shared: Option<&'static Keyring>,
     pub user_bus: Option<UserBus>,
     pub dir: TempDir,
     pub backend: Option<&'static str>,
@@ -286,6 +342,7 @@ impl Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
             keyring: None,
+            shared: None,
             user_bus: None,
             backend: None,
             printed: Default::default(),
@@ -330,7 +387,18 @@ impl Env {
     }
 
     pub fn keyring(&self) -> &Keyring {
-        self.keyring.as_ref().expect("this Env has a keyring")
+        self.keyring
+            .as_ref()
+            .or(self.shared)
+            .expect("this Env has a keyring")
+    }
+
+    /// The binary's shared store of `service`, found by the automatic backend choice.
+    pub fn on(service: Service) -> Env {
+        Env {
+            shared: Some(Keyring::shared(service)),
+            ..Env::headless()
+        }
     }
 
     /// `crux` with a stripped environment, as an MCP host would pass it.
@@ -343,7 +411,7 @@ impl Env {
             .env("CRUX_HOME", self.crux_home())
             // An empty runtime dir: never the machine's own session bus.
             .env("XDG_RUNTIME_DIR", self.dir.path().join("no-runtime"));
-        if let Some(k) = &self.keyring {
+        if let Some(k) = self.keyring.as_ref().or(self.shared) {
             for (key, value) in k.env() {
                 cmd.env(key, value);
             }
