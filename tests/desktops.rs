@@ -316,3 +316,29 @@ fn an_unreachable_collection_loses_nothing() {
         "age is not saved"
     );
 }
+
+/// A locked KeePassXC database holds every search while its unlock dialog is up: crux says the
+/// keystore did not answer and why that may be, naming KeePassXC and its fix.
+#[test]
+fn a_locked_keepassxc_is_a_keystore_that_does_not_answer() {
+    let env = Env {
+        keyring: Some(Keyring::keepassxc_locked()),
+        ..Env::headless()
+    };
+    let mut cmd = env.cmd(&["mcp", "auth", "waits", "TOKEN", "--stdin"]);
+    cmd.env("CRUX_BACKEND", "secret-service");
+    let start = Instant::now();
+    env.run_cmd(cmd, Some("x"))
+        .fails(1)
+        .stderr_has("the secret-service keystore (KeePassXC) did not answer (is it waiting for you to unlock it?)")
+        .stderr_has("fix: unlock the database in KeePassXC");
+    assert!(
+        start.elapsed() >= Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        !env.crux_home().join("secrets.json").exists(),
+        "nothing indexed"
+    );
+}

@@ -1052,6 +1052,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_program_behind_the_bus_name_is_named() {
+        // /proc/<pid>/comm holds at most 15 bytes: "gnome-keyring-daemon" shows cut.
+        assert_eq!(
+            Provider::from_process("gnome-keyring-d"),
+            Provider::GnomeKeyring
+        );
+        assert_eq!(Provider::from_process("keepassxc"), Provider::KeePassXC);
+        assert_eq!(Provider::from_process("kwalletd5"), Provider::KWallet);
+        assert_eq!(Provider::from_process("kwalletd6"), Provider::KWallet);
+        assert_eq!(Provider::from_process("ksecretd"), Provider::KWallet);
+        assert_eq!(Provider::from_process("oo7-daemon"), Provider::Unknown);
+        assert_eq!(
+            Provider::KeePassXC.subject(),
+            "the secret-service keystore (KeePassXC)"
+        );
+        assert_eq!(Provider::Unknown.subject(), "the secret-service keystore");
+    }
+
+    #[test]
+    fn any_refusal_of_the_algorithm_falls_back_but_no_missing_service() {
+        for refusal in [
+            "org.freedesktop.DBus.Error.NotSupported",
+            // KDE Wallet without its QCA plugins.
+            "org.freedesktop.DBus.Error.InvalidArgs",
+            "org.freedesktop.DBus.Error.Failed",
+        ] {
+            assert!(refuses_algorithm(refusal), "{refusal}");
+        }
+        for absent in [
+            "org.freedesktop.DBus.Error.ServiceUnknown",
+            "org.freedesktop.DBus.Error.NameHasNoOwner",
+            "org.freedesktop.DBus.Error.NoReply",
+            "org.freedesktop.DBus.Error.UnknownMethod",
+        ] {
+            assert!(!refuses_algorithm(absent), "{absent}");
+        }
+    }
+
+    #[test]
+    fn items_and_collections_are_told_apart() {
+        let path = |p: &str| OwnedObjectPath::try_from(p).unwrap();
+        assert_eq!(
+            interface_of(&path("/org/freedesktop/secrets/collection/login")),
+            COLLECTION_IFACE
+        );
+        assert_eq!(
+            interface_of(&path("/org/freedesktop/secrets/collection/login/7")),
+            ITEM_IFACE
+        );
+    }
+
+    #[test]
     fn only_local_sockets_are_buses() {
         assert!(!local_bus(
             "unixexec:path=/bin/sh,argv1=-c,argv2=touch%20/tmp/x"

@@ -758,7 +758,12 @@ impl BridgeProcess {
             "initialize",
             serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
         );
-        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        // A refused initialize ends the bridge (exit 78): there is no session to confirm.
+        if init.get("error").is_none() {
+            self.send(
+                &serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            );
+        }
         init
     }
 

@@ -187,6 +187,16 @@ impl Keyring {
     /// unlocked at start (`--pw-stdin`), its window on Xvfb. `confirm` keeps KeePassXC's
     /// default of asking before a client reads an entry ("Access Request").
     pub fn keepassxc(confirm: bool) -> Keyring {
+        Keyring::keepassxc_with(confirm, true)
+    }
+
+    /// KeePassXC started without its password: the database is locked, its unlock dialog up
+    /// on Xvfb where nobody answers it.
+    pub fn keepassxc_locked() -> Keyring {
+        Keyring::keepassxc_with(false, false)
+    }
+
+    fn keepassxc_with(confirm: bool, unlocked: bool) -> Keyring {
         require_tool("keepassxc", "keepassxc");
         require_tool("keepassxc-cli", "keepassxc");
         require_tool("base64", "coreutils");
@@ -205,6 +215,8 @@ impl Keyring {
         let (x, display) = xvfb();
         let password = dir.path().join("password");
         std::fs::write(&password, format!("{KEYSTORE_PASSWORD}\n")).unwrap();
+        // Without --pw-stdin it opens the database locked, asking for its password.
+        let how = if unlocked { "--pw-stdin" } else { "" };
         // KeePassXC does not answer a process it descends from (the test binary talks to it
         // in-process), so a shell starts it detached (reparented away from the test) and
         // stops it when the shell's stdin closes: at drop, or when the test process ends.
@@ -215,13 +227,14 @@ impl Keyring {
             .env("QT_QPA_PLATFORM", "xcb")
             .args([
                 "-c",
-                "sh -c 'keepassxc --pw-stdin \"$1\" < \"$2\" 2>>\"$3\" >/dev/null & echo $!' sh \"$1\" \"$2\" \"$3\" > \"$4\"; read -r _; kill $(cat \"$4\")",
+                "sh -c 'keepassxc $5 \"$1\" < \"$2\" 2>>\"$3\" >/dev/null & echo $!' sh \"$1\" \"$2\" \"$3\" \"$4\" \"$5\" > \"$4\"; read -r _; kill $(cat \"$4\")",
                 "sh",
             ])
             .arg(&database)
             .arg(&password)
             .arg(dir.path().join("keepassxc.log"))
             .arg(dir.path().join("keepassxc.pid"))
+            .arg(how)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -239,7 +252,10 @@ impl Keyring {
         // Its collection shows while the database is still locked, and a search then would
         // raise the unlock dialog: wait until `--pw-stdin` has unlocked it.
         keyring.wait_logged(
-            || keyring.default_collection().is_some() && !keyring.collection_locked(),
+            || {
+                keyring.default_collection().is_some()
+                    && (!unlocked || !keyring.collection_locked())
+            },
             "KeePassXC's exposed database, unlocked, on the private bus",
             "keepassxc",
         );
