@@ -41,8 +41,14 @@ fn secret_service() -> Fixture {
 }
 
 /// One KeePassXC or kwalletd5 for the binary: they take seconds to start, and the cases'
-/// names do not collide.
+/// names do not collide. KeePassXC's cases run one at a time: KeePassXC 2.7.4 crashes when
+/// clients write to it concurrently (a segfault in a pooled thread while it saves).
 fn shared(service: Service) -> Fixture {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn: Box<dyn std::any::Any> = match service {
+        Service::KeePassXC => Box::new(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())),
+        _ => Box::new(()),
+    };
     let address = Keyring::shared(service).address.clone();
     Fixture {
         open: Box::new(move || {
@@ -51,7 +57,7 @@ fn shared(service: Service) -> Fixture {
                     .unwrap_or_else(|e| panic!("connect to {}: {}", service.name(), e.render())),
             )
         }),
-        _keep: Box::new(()),
+        _keep: turn,
     }
 }
 
