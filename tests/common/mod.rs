@@ -118,7 +118,8 @@ impl Keyring {
         if let Some((_, name)) = &display {
             dbus.env("DISPLAY", name);
         }
-        let dbus = dbus
+        // Tied to the starting thread: a shared keyring's daemons end with the test process.
+        let dbus = stores::tied(&mut dbus, Vec::new())
             .args(["--session", "--nofork", "--nopidfile"])
             .arg(format!("--address={address}"))
             .stdout(Stdio::null())
@@ -126,7 +127,7 @@ impl Keyring {
             .spawn()
             .expect("start dbus-daemon");
         wait_for(|| socket.exists(), "the private D-Bus socket");
-        let mut daemon = Command::new("gnome-keyring-daemon")
+        let mut daemon = stores::tied(&mut Command::new("gnome-keyring-daemon"), Vec::new())
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 
 /// Makes `cmd`'s process die with the thread that started it, and keeps `fds` open in it at
 /// their numbers.
-fn tied(cmd: &mut Command, fds: Vec<i32>) -> &mut Command {
+pub(super) fn tied(cmd: &mut Command, fds: Vec<i32>) -> &mut Command {
     // SAFETY: prctl and fcntl are async-signal-safe and touch only the new process.
     unsafe {
         cmd.pre_exec(move || {
@@ -207,7 +207,7 @@ impl Keyring {
         std::fs::write(
             config.join("keepassxc.ini"),
             format!(
-                "[General]\nConfigVersion=2\n\n[GUI]\nMinimizeOnStartup=true\n\n[FdoSecrets]\nEnabled=true\nShowNotification=false\nConfirmAccessItem={confirm}\nConfirmDeleteItem=false\n"
+                "[General]\nConfigVersion=2\nAutoSaveAfterEveryChange=false\n\n[GUI]\nMinimizeOnStartup=true\n\n[FdoSecrets]\nEnabled=true\nShowNotification=false\nConfirmAccessItem={confirm}\nConfirmDeleteItem=false\n"
             ),
         )
         .unwrap();
