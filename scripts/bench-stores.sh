@@ -32,7 +32,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/crux-bench-stores.XXXXXX")
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
+  if [ "${KEEP:-0}" = 1 ]; then echo "bench-stores: kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 
