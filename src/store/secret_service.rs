@@ -32,6 +32,7 @@ const SERVICE_IFACE: &str = "org.freedesktop.Secret.Service";
 const COLLECTION_IFACE: &str = "org.freedesktop.Secret.Collection";
 const ITEM_IFACE: &str = "org.freedesktop.Secret.Item";
 const PROMPT_IFACE: &str = "org.freedesktop.Secret.Prompt";
+const SESSION_IFACE: &str = "org.freedesktop.Secret.Session";
 const SESSION_COLLECTION: &str = "/org/freedesktop/secrets/collection/session/";
 const DH_ALGORITHM: &str = "dh-ietf1024-sha256-aes128-cbc-pkcs7";
 /// How long a user has to answer a prompt on their desktop.
@@ -575,28 +576,56 @@ impl SecretServiceStore {
 }
 
 fn open_session(conn: &Connection) -> Result<(OwnedObjectPath, Option<Zeroizing<[u8; 16]>>)> {
-    let keys = dh::KeyPair::generate();
-    let public = Value::from(keys.public_bytes());
-    match conn.call_method(
-        Some(DEST),
-        SERVICE_PATH,
-        Some(SERVICE_IFACE),
-        "OpenSession",
-        &(DH_ALGORITHM, public),
-    ) {
-        Ok(reply) => {
-            let (output, session): (OwnedValue, OwnedObjectPath) = reply
-                .body()
-                .deserialize()
-                .map_err(|e| failed(conn, format!("unexpected OpenSession reply: {e}")))?;
-            let server_public = <Vec<u8>>::try_from(output)
-                .map_err(|e| failed(conn, format!("unexpected OpenSession key: {e}")))?;
-            let key = keys
-                .derive_key(&server_public)
-                .ok_or_else(|| failed(conn, "the Secret Service sent an invalid session key"))?;
-            Ok((session, Some(key)))
+    // KDE Wallet before KF 6.25 (BUG 514194) hashes the shared secret without its leading zero
+    // bytes, so one session in 256 got another key than crux's and every value in it failed
+    // ("Can't find session", or a value that did not decrypt). crux sees when its shared secret
+    // starts with a zero byte and opens another session: for services that follow the spec
+    // this costs one round trip, rarely.
+    for attempt in 0.. {
+        let keys = dh::KeyPair::generate();
+        let public = Value::from(keys.public_bytes());
+        let reply = match conn.call_method(
+            Some(DEST),
+            SERVICE_PATH,
+            Some(SERVICE_IFACE),
+            "OpenSession",
+            &(DH_ALGORITHM, public),
+        ) {
+            Ok(reply) => reply,
+            Err(e) => return open_plain_session(conn, e),
+        };
+        let (output, session): (OwnedValue, OwnedObjectPath) = reply
+            .body()
+            .deserialize()
+            .map_err(|e| failed(conn, format!("unexpected OpenSession reply: {e}")))?;
+        let server_public = <Vec<u8>>::try_from(output)
+            .map_err(|e| failed(conn, format!("unexpected OpenSession key: {e}")))?;
+        let derived = keys
+            .derive_key(&server_public)
+            .ok_or_else(|| failed(conn, "the Secret Service sent an invalid session key"))?;
+        if derived.full_width || attempt == 7 {
+            return Ok((session, Some(derived.key)));
         }
-        Err(zbus::Error::MethodError(name, _, _)) if refuses_algorithm(name.as_str()) => {
+        // Best effort: the service drops the session when crux disconnects anyway.
+        let _ = conn.call_method(
+            Some(DEST),
+            session.as_str(),
+            Some(SESSION_IFACE),
+            "Close",
+            &(),
+        );
+    }
+    unreachable!("the loop returns by its eighth attempt")
+}
+
+/// A session without encryption, when the service refused the DH algorithm with `refusal`
+/// (any other error is the service's answer to tell).
+fn open_plain_session(
+    conn: &Connection,
+    refusal: zbus::Error,
+) -> Result<(OwnedObjectPath, Option<Zeroizing<[u8; 16]>>)> {
+    match refusal {
+        zbus::Error::MethodError(name, _, _) if refuses_algorithm(name.as_str()) => {
             let p = Provider::detect(conn);
             eprintln!(
                 "crux: {} refused an encrypted session ({}), so values pass unencrypted over your session bus{}",
@@ -623,7 +652,7 @@ fn open_session(conn: &Connection) -> Result<(OwnedObjectPath, Option<Zeroizing<
                 .map_err(|e| failed(conn, format!("unexpected OpenSession reply: {e}")))?;
             Ok((session, None))
         }
-        Err(e) => Err(dbus_error(conn, e)),
+        e => Err(dbus_error(conn, e)),
     }
 }
 
@@ -978,6 +1007,13 @@ mod dh {
         out
     }
 
+    /// The session key, and whether the shared secret it came from fills all 128 bytes (no
+    /// leading zero byte that a service might drop before hashing).
+    pub struct Derived {
+        pub key: Zeroizing<[u8; 16]>,
+        pub full_width: bool,
+    }
+
     pub struct KeyPair {
         private: BigUint,
         public: BigUint,
@@ -989,28 +1025,37 @@ mod dh {
             // A 256-bit private exponent, with its top bit set: twice the group's ~80-bit
             // strength and more, as RFC 7919 §5.2 and NIST SP 800-56A allow, at a quarter of
             // the cost of a full-size one. The exchange runs at every launch.
-            let mut private = rand::thread_rng().gen_biguint(PRIVATE_BITS);
-            private.set_bit(PRIVATE_BITS - 1, true);
-            let public = BigUint::from(2u8).modpow(&private, &p);
-            KeyPair { private, public }
+            // The public value is drawn again until its top bit is clear (half the draws):
+            // KDE Wallet before KF 6.25 (BUG 514194) reads it as a signed number and then
+            // agrees on another key about once in 150 sessions.
+            loop {
+                let mut private = rand::thread_rng().gen_biguint(PRIVATE_BITS);
+                private.set_bit(PRIVATE_BITS - 1, true);
+                let public = BigUint::from(2u8).modpow(&private, &p);
+                if public.bits() < BYTES as u64 * 8 {
+                    return KeyPair { private, public };
+                }
+            }
         }
 
         pub fn public_bytes(&self) -> Vec<u8> {
             padded(&self.public).to_vec()
         }
 
-        pub fn derive_key(&self, server_public: &[u8]) -> Option<Zeroizing<[u8; 16]>> {
+        pub fn derive_key(&self, server_public: &[u8]) -> Option<Derived> {
             let p = prime();
             let theirs = BigUint::from_bytes_be(server_public);
             if theirs <= BigUint::from(1u8) || theirs >= &p - 1u8 {
                 return None;
             }
-            let shared = padded(&theirs.modpow(&self.private, &p));
+            let shared = theirs.modpow(&self.private, &p);
+            let full_width = shared.bits() > (BYTES as u64 - 1) * 8;
+            let shared = padded(&shared);
             let mut key = Zeroizing::new([0u8; 16]);
             hkdf::Hkdf::<sha2::Sha256>::new(None, &shared)
                 .expand(&[], key.as_mut())
                 .ok()?;
-            Some(key)
+            Some(Derived { key, full_width })
         }
     }
 
@@ -1031,12 +1076,31 @@ mod dh {
     mod tests {
         use super::*;
 
+        /// One shared secret in 256 starts with a zero byte: both sides see it, and still agree
+        /// on the key (crux pads it to 128 bytes, as the spec's implementations do).
+        #[test]
+        fn a_short_shared_secret_is_seen_by_both_sides() {
+            // About one exchange in 256; none in 20,000 has the chance e^-78.
+            let found = (0..20_000).any(|_| {
+                let (a, b) = (KeyPair::generate(), KeyPair::generate());
+                let da = a.derive_key(&b.public_bytes()).unwrap();
+                let db = b.derive_key(&a.public_bytes()).unwrap();
+                assert_eq!(*da.key, *db.key);
+                assert_eq!(da.full_width, db.full_width);
+                let shared = b.public.modpow(&a.private, &prime());
+                assert_eq!(da.full_width, shared.to_bytes_be().len() == BYTES);
+                !da.full_width
+            });
+            assert!(found, "no short shared secret in 20,000 exchanges");
+        }
+
         #[test]
         fn group_and_agreement() {
             assert_eq!(prime().bits(), 1024);
+            assert!((0..64).all(|_| KeyPair::generate().public.bits() < 1024));
             let (a, b) = (KeyPair::generate(), KeyPair::generate());
-            let ka = a.derive_key(&b.public_bytes()).unwrap();
-            let kb = b.derive_key(&a.public_bytes()).unwrap();
+            let ka = a.derive_key(&b.public_bytes()).unwrap().key;
+            let kb = b.derive_key(&a.public_bytes()).unwrap().key;
             assert_eq!(*ka, *kb);
             assert!(a.derive_key(&[1]).is_none());
             let iv = [7u8; 16];

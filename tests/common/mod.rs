@@ -190,16 +190,32 @@ impl Keyring {
     /// Runs `secret-tool` against this keyring.
     pub fn secret_tool(&self, args: &[&str], stdin: Option<&str>) -> Output {
         require_tool("secret-tool", "libsecret-tools");
-        // A dialog nobody answers would hang it: give it 20 s.
-        let mut cmd = Command::new("timeout");
-        cmd.args(["20", "secret-tool"])
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        for (k, v) in self.env() {
-            cmd.env(k, v);
+        let run = || {
+            // A dialog nobody answers would hang it: give it 20 s.
+            let mut cmd = Command::new("timeout");
+            cmd.args(["20", "secret-tool"])
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+            for (k, v) in self.env() {
+                cmd.env(k, v);
+            }
+            run_with_stdin(cmd, stdin)
+        };
+        let mut out = run();
+        // kwalletd5 (KDE BUG 514194, fixed in KF 6.25) derives another session key than
+        // libsecret for one session in about a hundred: the lookup reads nothing, the store is
+        // refused. That is between secret-tool and the wallet; crux opens another session when
+        // it sees the case. Each try is a new session.
+        let lookup = args.first() == Some(&"lookup");
+        for _ in 0..4 {
+            let missed = !out.status.success() || (lookup && out.stdout.is_empty());
+            if self.service != Service::KWallet || !missed {
+                break;
+            }
+            out = run();
         }
-        run_with_stdin(cmd, stdin)
+        out
     }
 
     /// Locks the default keyring, as a screen lock or a timeout would.
