@@ -245,42 +245,49 @@ fn browser_error(problem: &str) -> Error {
 }
 
 /// Opens `url` in the browser: `CRUX_BROWSER` (a command; the URL is its last argument) when
-/// set, else the platform's opener. No opener (no display) is not an error: the URL is
-/// printed for the user and crux waits (`None`). A command that cannot start is an error.
+/// set, else the platform's opener as the `open` crate orders them (Windows' own on WSL, then
+/// `xdg-open`, `gio open`, `gnome-open`, `kde-open`; `open` on macOS), the first that starts.
+/// No display and no opener is not an error: the URL is printed for the user and crux waits
+/// (`None`). A `CRUX_BROWSER` command that cannot start is an error.
 pub fn open_browser(url: &str) -> Result<Option<Browser>> {
-    let (program, args) = match std::env::var("CRUX_BROWSER")
+    if let Some(cmd) = std::env::var("CRUX_BROWSER")
         .ok()
         .filter(|s| !s.trim().is_empty())
     {
-        Some(cmd) => match shlex::split(&cmd) {
-            Some(mut words) if !words.is_empty() => {
-                let program = words.remove(0);
-                (program, words)
-            }
-            _ => {
-                return Err(browser_error(
-                    "CRUX_BROWSER is not a command line crux can split into words",
-                ))
-            }
-        },
-        None if cfg!(target_os = "macos") => ("open".to_string(), Vec::new()),
-        None => {
-            if std::env::var_os("DISPLAY").is_none()
-                && std::env::var_os("WAYLAND_DISPLAY").is_none()
-            {
-                return Ok(None);
-            }
-            ("xdg-open".to_string(), Vec::new())
+        let Some(mut words) = shlex::split(&cmd).filter(|w| !w.is_empty()) else {
+            return Err(browser_error(
+                "CRUX_BROWSER is not a command line crux can split into words",
+            ));
+        };
+        let program = words.remove(0);
+        let mut command = std::process::Command::new(&program);
+        command.args(words).arg(url);
+        return spawn_browser(program, command).map(Some);
+    }
+    // Without a display a Linux opener would start a text browser in the terminal crux
+    // needs, or fail; WSL opens the Windows browser without one.
+    if cfg!(all(unix, not(target_os = "macos")))
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        && !is_wsl::is_wsl()
+    {
+        return Ok(None);
+    }
+    for command in open::commands(url) {
+        let program = command.get_program().to_string_lossy().into_owned();
+        match spawn_browser(program, command) {
+            Ok(browser) => return Ok(Some(browser)),
+            // Not installed: the next opener.
+            Err(_) => continue,
         }
-    };
-    spawn_browser(program, args, url).map(Some)
+    }
+    Ok(None)
 }
 
-/// Starts `program args… url`, its stderr kept for [`Browser::failure`].
-fn spawn_browser(program: String, mut args: Vec<String>, url: &str) -> Result<Browser> {
-    args.push(url.to_string());
-    let mut child = std::process::Command::new(&program)
-        .args(args)
+/// Starts `command` (whose last argument is the URL), its stderr kept for
+/// [`Browser::failure`].
+fn spawn_browser(program: String, mut command: std::process::Command) -> Result<Browser> {
+    let mut child = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -505,8 +512,9 @@ mod tests {
     #[test]
     fn a_failing_browser_command_ends_the_wait_at_once() {
         let script = "echo no display here >&2; exit 3";
-        let args = vec!["-c".to_string(), script.to_string(), "sh".to_string()];
-        let mut browser = spawn_browser("sh".into(), args, "https://as.example/authorize").unwrap();
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", script, "sh", "https://as.example/authorize"]);
+        let mut browser = spawn_browser("sh".into(), command).unwrap();
         let listener = Listener::bind(0, "t").unwrap();
         let started = Instant::now();
         let err = listener
@@ -523,12 +531,28 @@ mod tests {
         assert!(err.contains("exited with status 3"), "{err}");
         assert!(err.contains("no display here"), "{err}");
 
-        let err = spawn_browser("/nonexistent/browser".into(), vec![], "https://x.example")
+        let mut command = std::process::Command::new("/nonexistent/browser");
+        command.arg("https://x.example");
+        let err = spawn_browser("/nonexistent/browser".into(), command)
             .err()
             .unwrap();
         assert!(
             err.to_string().contains("cannot start the browser command"),
             "{err}"
         );
+    }
+
+    /// The platform's openers come from the `open` crate, the URL last and unchanged.
+    #[test]
+    fn the_openers_get_the_url_as_their_last_argument() {
+        let url = "https://as.example/authorize?a=1&b=2";
+        let commands = open::commands(url);
+        assert!(!commands.is_empty());
+        for command in &commands {
+            assert_eq!(command.get_args().last(), Some(std::ffi::OsStr::new(url)));
+        }
+        if cfg!(target_os = "linux") && !is_wsl::is_wsl() {
+            assert_eq!(commands[0].get_program(), "xdg-open");
+        }
     }
 }
