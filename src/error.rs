@@ -2,7 +2,7 @@
 //! command or step that fixes it. Messages never contain a secret value: variants carry names,
 //! paths and reasons, never a [`crate::secret::Secret`].
 
-use crate::store::Backend;
+use crate::backend::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -5,11 +5,11 @@
 //! registration each credential is bound to (a fingerprint of what the registration runs,
 //! never of a value).
 
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::home::CruxHome;
 use crate::jsonfile;
 use crate::names::{ServerName, VarName};
-use crate::store::Backend;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! crux: credentials for MCP servers, kept in an OS keystore and never in config files.
 
+pub mod backend;
 pub mod bridge;
 pub mod cli;
 pub mod commands;
