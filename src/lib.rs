@@ -15,6 +15,7 @@ pub mod index;
 pub mod install;
 pub mod jsonfile;
 pub mod launch;
+pub mod legacy_files;
 pub mod mcp_client;
 pub mod misplaced;
 pub mod names;
