@@ -58,7 +58,7 @@ pub struct ServerEntry {
     pub credentials: BTreeMap<String, Credential>,
     /// OAuth metadata (endpoints, client id, expiry, scopes); the tokens are in the keystore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth: Option<crate::oauth::spec::OAuthState>,
+    pub oauth: Option<crate::oauth_meta::OAuthState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,12 +207,12 @@ impl Index {
         removed
     }
 
-    pub fn oauth(&self, mcp: &ServerName) -> Option<&crate::oauth::spec::OAuthState> {
+    pub fn oauth(&self, mcp: &ServerName) -> Option<&crate::oauth_meta::OAuthState> {
         self.servers.get(mcp.as_str())?.oauth.as_ref()
     }
 
     /// Sets or clears a server's OAuth metadata.
-    pub fn set_oauth(&mut self, mcp: &ServerName, state: Option<crate::oauth::spec::OAuthState>) {
+    pub fn set_oauth(&mut self, mcp: &ServerName, state: Option<crate::oauth_meta::OAuthState>) {
         match state {
             Some(state) => self.servers.entry(mcp.to_string()).or_default().oauth = Some(state),
             None => {

@@ -20,6 +20,7 @@ pub mod mcp_client;
 pub mod misplaced;
 pub mod names;
 pub mod oauth;
+pub mod oauth_meta;
 pub mod project;
 pub mod protocol;
 pub mod redact;

@@ -108,7 +108,7 @@ pub struct AuthSpec {
     pub setup_cmd: Option<String>,
     /// OAuth for a remote server; its tokens live in the keystore, its state in the index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth: Option<crate::oauth::spec::OAuthSpec>,
+    pub oauth: Option<crate::oauth_meta::OAuthSpec>,
     /// A static token for a remote server, sent in a header; the value is a keystore variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer: Option<BearerSpec>,
