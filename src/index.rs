@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::home::CruxHome;
 use crate::jsonfile;
 use crate::names::{ServerName, VarName};
+// Its old home: many callers still find it here.
+pub use crate::clock::now_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -79,14 +81,6 @@ impl Default for Index {
             migrated: false,
         }
     }
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl Index {

@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod bridge;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod first_request;

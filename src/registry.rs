@@ -661,7 +661,7 @@ impl Registered {
     pub fn new(spec: ServerSpec) -> Registered {
         Registered {
             spec,
-            added_at: crate::index::now_rfc3339(),
+            added_at: crate::clock::now_rfc3339(),
             setup_ran_at: None,
             command: None,
             external_programs: BTreeMap::new(),
