@@ -2,9 +2,15 @@
 //! command or step that fixes it. Messages never contain a secret value: variants carry names,
 //! paths and reasons, never a [`crate::secret::Secret`].
 
-use crate::store::Backend;
+use crate::backend::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// What a server name must match ([`crate::names::ServerName`]). Here rather than in `names`,
+/// because the errors quote it and `names` builds on the errors.
+pub const SERVER_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
+/// What a variable name must match ([`crate::names::VarName`]).
+pub const VAR_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -136,7 +142,7 @@ impl Error {
             }
             Error::InvalidVarName { .. } => format!(
                 "name the environment variable the server reads (like GITHUB_TOKEN: {}), and give the value at the prompt or with --stdin",
-                crate::names::VAR_PATTERN
+                VAR_PATTERN
             ),
             Error::EmptyValue { mcp, var } | Error::NulInValue { mcp, var } => {
                 format!("store a real value: crux mcp auth {mcp} {var}")
@@ -339,7 +345,7 @@ mod tests {
         let e = Error::InvalidName {
             kind: "server",
             name: "evil\nname\x1b[31m".into(),
-            pattern: crate::names::SERVER_PATTERN,
+            pattern: SERVER_PATTERN,
         };
         let line = e.render();
         assert!(!line.contains('\n') && !line.contains('\x1b'), "{line}");

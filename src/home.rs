@@ -16,7 +16,7 @@ impl CruxHome {
         // Another user's CRUX_HOME, or one that others can read or write, is not ours to use.
         fsutil::check_private(&home.root).map_err(|e| {
             // crux-cli creates ~/.crux with the umask's mode (0755): say what it is.
-            if crate::import::crux_cli::present(&home.root) {
+            if crate::legacy_files::present(&home.root) {
                 Error::failed(
                     format!("{e}; it holds crux-cli's files (the Python tool)"),
                     format!(

@@ -5,11 +5,13 @@
 //! registration each credential is bound to (a fingerprint of what the registration runs,
 //! never of a value).
 
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::home::CruxHome;
 use crate::jsonfile;
 use crate::names::{ServerName, VarName};
-use crate::store::Backend;
+// Its old home: many callers still find it here.
+pub use crate::clock::now_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -58,7 +60,7 @@ pub struct ServerEntry {
     pub credentials: BTreeMap<String, Credential>,
     /// OAuth metadata (endpoints, client id, expiry, scopes); the tokens are in the keystore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth: Option<crate::oauth::spec::OAuthState>,
+    pub oauth: Option<crate::oauth_meta::OAuthState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,14 +81,6 @@ impl Default for Index {
             migrated: false,
         }
     }
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl Index {
@@ -207,12 +201,12 @@ impl Index {
         removed
     }
 
-    pub fn oauth(&self, mcp: &ServerName) -> Option<&crate::oauth::spec::OAuthState> {
+    pub fn oauth(&self, mcp: &ServerName) -> Option<&crate::oauth_meta::OAuthState> {
         self.servers.get(mcp.as_str())?.oauth.as_ref()
     }
 
     /// Sets or clears a server's OAuth metadata.
-    pub fn set_oauth(&mut self, mcp: &ServerName, state: Option<crate::oauth::spec::OAuthState>) {
+    pub fn set_oauth(&mut self, mcp: &ServerName, state: Option<crate::oauth_meta::OAuthState>) {
         match state {
             Some(state) => self.servers.entry(mcp.to_string()).or_default().oauth = Some(state),
             None => {

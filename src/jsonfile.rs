@@ -18,9 +18,9 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
     };
     let corrupt = |reason: String| {
         // Only on the error path: the launcher loads these files at every start.
-        if crate::import::crux_cli::is_crux_cli_json(path, &bytes) {
+        if crate::legacy_files::is_crux_cli_json(path, &bytes) {
             // Not corrupt: crux-cli's format, which `crux import --from crux-cli` converts.
-            return crate::import::crux_cli::written_by_crux_cli(path);
+            return crate::legacy_files::written_by_crux_cli(path);
         }
         Error::Corrupt {
         path: path.to_owned(),

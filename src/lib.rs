@@ -1,7 +1,9 @@
 //! crux: credentials for MCP servers, kept in an OS keystore and never in config files.
 
+pub mod backend;
 pub mod bridge;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod first_request;
@@ -14,10 +16,12 @@ pub mod index;
 pub mod install;
 pub mod jsonfile;
 pub mod launch;
+pub mod legacy_files;
 pub mod mcp_client;
 pub mod misplaced;
 pub mod names;
 pub mod oauth;
+pub mod oauth_meta;
 pub mod project;
 pub mod protocol;
 pub mod redact;

@@ -15,8 +15,8 @@ pub struct ServerName(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VarName(String);
 
-pub const SERVER_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
-pub const VAR_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
+// The patterns are defined with the errors that quote them, which sit below the names.
+pub use crate::error::{SERVER_PATTERN, VAR_PATTERN};
 
 impl ServerName {
     pub fn parse(name: &str) -> Result<Self, Error> {

@@ -108,7 +108,7 @@ pub struct AuthSpec {
     pub setup_cmd: Option<String>,
     /// OAuth for a remote server; its tokens live in the keystore, its state in the index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth: Option<crate::oauth::spec::OAuthSpec>,
+    pub oauth: Option<crate::oauth_meta::OAuthSpec>,
     /// A static token for a remote server, sent in a header; the value is a keystore variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer: Option<BearerSpec>,
@@ -661,7 +661,7 @@ impl Registered {
     pub fn new(spec: ServerSpec) -> Registered {
         Registered {
             spec,
-            added_at: crate::index::now_rfc3339(),
+            added_at: crate::clock::now_rfc3339(),
             setup_ran_at: None,
             command: None,
             external_programs: BTreeMap::new(),

@@ -1,9 +1,9 @@
 //! `CRUX_HOME/settings.json`: the user's saved choices (today: the backend).
 
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::home::CruxHome;
 use crate::jsonfile;
-use crate::store::Backend;
 use serde::{Deserialize, Serialize};
 
 const VERSION: u64 = 1;

@@ -1,5 +1,6 @@
 //! `crux mcp auth`: store, list and delete credentials.
 
+use super::input::{parse_value_pair, prompt, read_stdin, warn_visible};
 use crate::cli::AuthArgs;
 use crate::error::{sanitize, Error, Result};
 use crate::home::CruxHome;
@@ -8,7 +9,7 @@ use crate::names::{ServerName, VarName};
 use crate::registry::{Registered, Registry};
 use crate::secret::Secret;
 use crate::store::{select, Backend};
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 pub fn run(args: AuthArgs, home: &CruxHome) -> Result<()> {
     if args.json && !(args.list || args.status) {
@@ -283,23 +284,6 @@ pub fn check_bearer(mcp: &ServerName, var: &str, values: &[(VarName, Secret)]) -
     Ok(())
 }
 
-/// Splits a `--value VAR=VALUE` argument. Never echoes it: its right-hand side is a value.
-pub fn parse_value_pair(pair: &Secret) -> Result<(VarName, Secret)> {
-    let (var, value) = pair.expose().split_once('=').ok_or_else(|| {
-        Error::usage(
-            "--value takes VAR=VALUE, and one has no '='",
-            "--value NAME=VALUE",
-        )
-    })?;
-    Ok((VarName::parse(var)?, Secret::new(value)))
-}
-
-pub fn warn_visible() {
-    eprintln!(
-        "warning: a value given on the command line stays in your shell history and is visible to other processes (ps); prefer the hidden prompt or --stdin"
-    );
-}
-
 /// Linux's limit on one environment string, `MAX_ARG_STRLEN` (32 pages).
 const MAX_ENV_STRING: usize = 128 * 1024;
 
@@ -328,35 +312,6 @@ pub fn check_value(mcp: &ServerName, var: &VarName, secret: &Secret) -> Result<(
         ));
     }
     Ok(())
-}
-
-/// A value piped on standard input, one trailing newline dropped.
-pub fn read_stdin() -> Result<Secret> {
-    let mut bytes = zeroize::Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("cannot read standard input", e))?;
-    let mut text =
-        zeroize::Zeroizing::new(String::from_utf8(std::mem::take(&mut *bytes)).map_err(|_| {
-            Error::usage(
-                "the value on standard input is not UTF-8 text",
-                "pipe in the value as text",
-            )
-        })?);
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    Ok(Secret::from(text))
-}
-
-/// Hidden input on the terminal: nothing is echoed.
-pub fn prompt(mcp: &ServerName, var: &VarName) -> Result<Secret> {
-    let value = rpassword::prompt_password(format!("Enter {var} for '{mcp}': "))
-        .map_err(|e| Error::io("cannot read from the terminal", e))?;
-    Ok(Secret::from(zeroize::Zeroizing::new(value)))
 }
 
 /// Stores values in the active backend and records them in the index, under the CRUX_HOME

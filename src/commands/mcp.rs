@@ -1,10 +1,8 @@
 //! `crux mcp add | list | show | remove`: the registry of servers.
 
 use crate::cli::AddArgs;
-use crate::commands::auth::{
-    check_value, parse_value_pair, prompt, read_stdin, report_stored, store_credentials,
-    warn_visible,
-};
+use crate::commands::auth::{check_value, report_stored, store_credentials};
+use crate::commands::input::{parse_value_pair, prompt, read_stdin, warn_visible};
 use crate::error::{escape_all, sanitize, show_command, Error, Result};
 use crate::home::CruxHome;
 use crate::index::{AuthType, Index};
@@ -182,7 +180,7 @@ pub fn add(args: AddArgs, home: &CruxHome) -> Result<()> {
         crate::commands::auth::check_bearer(&name, &b.var, &values)?;
     }
     let client_secret = if args.oauth_args.client_secret_stdin {
-        let secret = crate::commands::auth::read_stdin()?;
+        let secret = crate::commands::input::read_stdin()?;
         if secret.is_empty() {
             return Err(Error::usage(
                 "the client secret read from standard input is empty",

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod doctor;
 pub mod host;
 pub mod import;
+pub mod input;
 pub mod mcp;
 pub mod oauth;
 pub mod project;

@@ -43,7 +43,7 @@ pub fn run(args: &AuthArgs, home: &CruxHome) -> Result<Option<()>> {
                 session.state.client_id.as_deref().or(session.spec.client_id.as_deref()).unwrap_or("<your client id>"));
             return Ok(Some(()));
         }
-        let secret = super::auth::read_stdin()?;
+        let secret = super::input::read_stdin()?;
         if secret.is_empty() {
             return Err(Error::usage(
                 "the client secret read from standard input is empty",
@@ -414,7 +414,7 @@ pub fn probe(args: ProbeArgs, home: &CruxHome) -> Result<()> {
                 ));
             }
             let secret = if args.oauth.client_secret_stdin || args.private_key_stdin {
-                Some(super::auth::read_stdin()?)
+                Some(super::input::read_stdin()?)
             } else {
                 None
             };

@@ -20,7 +20,9 @@ pub mod loopback;
 mod persist;
 mod registration;
 mod revoke;
-pub mod spec;
+// The OAuth metadata the registry and the index store sits below them, outside the protocol
+// code; `oauth::spec` is its old name.
+pub use crate::oauth_meta as spec;
 mod tokens;
 
 pub use persist::{forget_registration, forget_session};

@@ -85,7 +85,7 @@ impl AgeFileStore {
     /// The identity is missing: crux-cli's store (its identity is `identity`), or a lost one.
     fn missing_identity(&self) -> Error {
         if self.home.root().join("identity").is_file() {
-            return crate::import::crux_cli::written_by_crux_cli(&self.store);
+            return crate::legacy_files::written_by_crux_cli(&self.store);
         }
         Error::MissingIdentity {
             store: self.store.clone(),

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::names::{ServerName, VarName};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::str::FromStr;
 
 pub mod age_file;
@@ -18,47 +17,9 @@ pub mod keychain;
 pub mod secret_service;
 pub mod select;
 
-/// The keystores crux can use. Names are the ones `CRUX_BACKEND` and `crux backend set` take.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// macOS Keychain (generic passwords)
-    Keychain,
-    /// freedesktop.org Secret Service (GNOME Keyring, KWallet) over D-Bus
-    SecretService,
-    /// age-encrypted file in CRUX_HOME
-    Age,
-}
-
-impl Backend {
-    pub const ALL: [Backend; 3] = [Backend::Keychain, Backend::SecretService, Backend::Age];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Keychain => "keychain",
-            Backend::SecretService => "secret-service",
-            Backend::Age => "age",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// The enum lives below the errors that name a backend; parsing one stays here, because a bad
+// name is an `Error`.
+pub use crate::backend::Backend;
 
 impl FromStr for Backend {
     type Err = Error;

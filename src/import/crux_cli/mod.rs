@@ -1,6 +1,7 @@
 //! crux-cli (PyPI `crux-cli` 1.0.x, the Python tool the reference guide describes) keeps a
-//! `~/.crux` of its own shape: detected so it is never reported as corrupt ([`files`]), and
-//! converted into crux's files and keystore naming by `crux import --from crux-cli`.
+//! `~/.crux` of its own shape: detected so it is never reported as corrupt
+//! ([`crate::legacy_files`]), and converted into crux's files and keystore naming by
+//! `crux import --from crux-cli`.
 //!
 //! The conversion reads everything first (a file of an unknown shape, or a secret that cannot
 //! be read, stops it before anything changes), shows the plan and asks once, then copies every
@@ -30,7 +31,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-pub use files::{is_crux_cli_json, present, written_by_crux_cli};
+pub use crate::legacy_files::{is_crux_cli_json, present, written_by_crux_cli};
 
 /// The suffix of the crux-cli originals kept beside crux's files.
 const KEPT: &str = "crux-cli";

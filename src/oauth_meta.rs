@@ -2,6 +2,9 @@
 //! secret: tokens, client secrets and private keys live in the keystore under the accounts
 //! [`ACCESS_TOKEN`], [`REFRESH_TOKEN`], [`CLIENT_SECRET`], [`PRIVATE_KEY`] and
 //! [`REGISTRATION_TOKEN`].
+//!
+//! Plain types, below the registry and the index that store them and below the OAuth protocol
+//! code ([`crate::oauth`], where they are also `oauth::spec`) that fills them in.
 
 use serde::{Deserialize, Serialize};
 
