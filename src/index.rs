@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: credentials carry the registration they are bound to.
-const VERSION: u64 = 2;
+pub(crate) const VERSION: u64 = 2;
 
 /// How a credential reaches its server (the reference guide's auth types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,9 +16,15 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
     let Some(bytes) = fsutil::read_optional(path)? else {
         return Ok(None);
     };
+    parse(path, &bytes, known_version).map(Some)
+}
+
+/// Parses the bytes of the file at `path` (named in errors; its name tells crux-cli's files
+/// from crux's). Separate from [`load`] so the fuzz targets reach it without a file.
+pub fn parse<T: DeserializeOwned>(path: &Path, bytes: &[u8], known_version: u64) -> Result<T> {
     let corrupt = |reason: String| {
         // Only on the error path: the launcher loads these files at every start.
-        if crate::legacy_files::is_crux_cli_json(path, &bytes) {
+        if crate::legacy_files::is_crux_cli_json(path, bytes) {
             // Not corrupt: crux-cli's format, which `crux import --from crux-cli` converts.
             return crate::legacy_files::written_by_crux_cli(path);
         }
@@ -31,7 +37,7 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
         ),
     }
     };
-    let probe: VersionOnly = serde_json::from_slice(&bytes)
+    let probe: VersionOnly = serde_json::from_slice(bytes)
         .map_err(|e| corrupt(format!("invalid JSON ({})", crate::error::json_error(&e))))?;
     match probe.version {
         None => return Err(corrupt("it has no \"version\" field".into())),
@@ -44,7 +50,7 @@ pub fn load<T: DeserializeOwned>(path: &Path, known_version: u64) -> Result<Opti
         }
         Some(_) => {}
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
         corrupt(format!(
             "unexpected content ({})",
             crate::error::json_error(&e)

@@ -8,6 +8,8 @@ pub mod commands;
 pub mod error;
 pub mod first_request;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gaps;
 pub mod home;
 pub mod hosts;

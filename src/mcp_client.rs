@@ -41,7 +41,7 @@ pub trait Transport {
 /// A crux launcher that could not start its server answers the first requests with its error
 /// line (see `crate::first_request`): that line's problem and fix, instead of "the server
 /// answered with an error".
-fn launcher_error(err: &Value) -> Option<Error> {
+pub(crate) fn launcher_error(err: &Value) -> Option<Error> {
     if err.get("code")?.as_i64()? != crate::first_request::CODE {
         return None;
     }
@@ -658,7 +658,7 @@ impl Transport for HttpTransport<'_> {
 
 /// Reads server-sent events, handing each message to `each` until it returns `true` or the
 /// stream ends.
-fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()> {
+pub(crate) fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()> {
     crate::sse::read(&mut BufReader::new(reader), |item| match item {
         crate::sse::Item::Event { data, .. } => serde_json::from_str::<Value>(&data)
             .map(&mut each)
@@ -666,6 +666,13 @@ fn read_sse(reader: impl Read, mut each: impl FnMut(Value) -> bool) -> Result<()
         crate::sse::Item::Retry(_) => false,
     })
     .map_err(|e| Error::io("cannot read the server's event stream", e))
+}
+
+/// The answer to request `id` when a stdio server's line is one (not a request or
+/// notification of the server's, nor text that is not JSON).
+pub(crate) fn stdio_answer(line: &str, id: u64) -> Option<Value> {
+    let msg = serde_json::from_str::<Value>(line.trim()).ok()?;
+    (msg.get("id") == Some(&json!(id)) && msg.get("method").is_none()).then_some(msg)
 }
 
 /// stdio: a child process speaking newline-delimited JSON-RPC. Its lines are read on a
@@ -805,10 +812,7 @@ impl Transport for StdioTransport {
                     Err(_) => return Err(self.exited()),
                 },
             };
-            let Ok(msg) = serde_json::from_str::<Value>(next.trim()) else {
-                continue;
-            };
-            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
+            if let Some(msg) = stdio_answer(&next, id) {
                 return Ok(Some(msg));
             }
         }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// 2: packages carry their pinned version and integrity; an older crux that would ignore them
 /// (and run the latest release) refuses the file instead.
-const PROJECT_VERSION: u64 = 2;
-const PROJECTS_VERSION: u64 = 1;
+pub(crate) const PROJECT_VERSION: u64 = 2;
+pub(crate) const PROJECTS_VERSION: u64 = 1;
 pub const PROJECT_FILE: &str = "crux.json";
 
 /// A server in `crux.json`: its full definition (what `crux project install` writes, so a
@@ -103,43 +103,49 @@ impl ProjectFile {
             f.version = PROJECT_VERSION;
         }
         if let Some(file) = &file {
-            if let Some(host) = file
-                .hosts
-                .iter()
-                .flatten()
-                .find(|h| h.project_file().is_none())
-            {
-                return Err(Error::Corrupt {
-                    path: path.clone(),
-                    reason: format!(
-                        "\"hosts\" lists {host}, which is configured per user, not per project"
-                    ),
-                    fix: format!(
-                        "remove it from \"hosts\" in {} and use: crux host add {host} <MCP>",
-                        path.display()
-                    ),
-                });
-            }
-            for (name, server) in &file.servers {
-                let check = crate::names::ServerName::parse(name).and_then(|_| match server {
-                    // A committed file is untrusted input: the same checks as `mcp add`.
-                    ProjectServer::Spec(spec) => spec
-                        .validate(name)
-                        .and_then(|()| crate::misplaced::check(name, spec)),
-                    ProjectServer::Registered => Ok(()),
-                });
-                check.map_err(|e| Error::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                    fix: format!(
-                        "fix or remove the entry '{}' in {}",
-                        sanitize(name),
-                        path.display()
-                    ),
-                })?;
-            }
+            file.check(&path)?;
         }
         Ok(file)
+    }
+
+    /// Checks a loaded file as untrusted input (it is committed); `path` is named in errors.
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
+        if let Some(host) = self
+            .hosts
+            .iter()
+            .flatten()
+            .find(|h| h.project_file().is_none())
+        {
+            return Err(Error::Corrupt {
+                path: path.to_owned(),
+                reason: format!(
+                    "\"hosts\" lists {host}, which is configured per user, not per project"
+                ),
+                fix: format!(
+                    "remove it from \"hosts\" in {} and use: crux host add {host} <MCP>",
+                    path.display()
+                ),
+            });
+        }
+        for (name, server) in &self.servers {
+            let check = crate::names::ServerName::parse(name).and_then(|_| match server {
+                // A committed file is untrusted input: the same checks as `mcp add`.
+                ProjectServer::Spec(spec) => spec
+                    .validate(name)
+                    .and_then(|()| crate::misplaced::check(name, spec)),
+                ProjectServer::Registered => Ok(()),
+            });
+            check.map_err(|e| Error::Corrupt {
+                path: path.to_owned(),
+                reason: e.to_string(),
+                fix: format!(
+                    "fix or remove the entry '{}' in {}",
+                    sanitize(name),
+                    path.display()
+                ),
+            })?;
+        }
+        Ok(())
     }
 
     /// Writes `crux.json` (0644: it is committed and holds no secret).

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// 2: packages are pinned (version, integrity) and commands resolved on this machine. A
 /// version 1 file reads as it is (its servers keep running as they did) and is written back as 2.
-const VERSION: u64 = 2;
+pub(crate) const VERSION: u64 = 2;
 
 /// Where a server comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -739,11 +739,17 @@ impl Registry {
 
     pub fn load(home: &CruxHome) -> Result<Registry> {
         let registry = Registry::load_unchecked(home)?;
-        for (name, entry) in &registry.servers {
+        registry.check(&home.registry_path())?;
+        Ok(registry)
+    }
+
+    /// Checks every entry as `crux mcp add` checks one; `path` is the file named in errors.
+    pub(crate) fn check(&self, path: &std::path::Path) -> Result<()> {
+        for (name, entry) in &self.servers {
             ServerName::parse(name)
                 .and_then(|_| entry.spec.validate(name))
                 .map_err(|e| Error::Corrupt {
-                    path: home.registry_path(),
+                    path: path.to_owned(),
                     reason: e.to_string(),
                     fix: format!(
                         "repair the entry by hand, or remove it: crux mcp remove {} --yes",
@@ -751,7 +757,7 @@ impl Registry {
                     ),
                 })?;
         }
-        Ok(registry)
+        Ok(())
     }
 
     /// Saves; the caller holds the CRUX_HOME lock.

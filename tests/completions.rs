@@ -59,7 +59,11 @@ fn committed_man_pages_match_the_cli() {
     };
     let generated = pages(fresh.path());
     assert!(generated.contains_key("crux.1"), "{:?}", generated.keys());
-    assert!(generated.contains_key("crux-mcp-add.1"), "{:?}", generated.keys());
+    assert!(
+        generated.contains_key("crux-mcp-add.1"),
+        "{:?}",
+        generated.keys()
+    );
     let main = String::from_utf8_lossy(&generated["crux.1"]);
     assert!(main.contains(".TH crux 1"), "a man page: {main}");
     if std::env::var_os("CRUX_UPDATE_MAN").is_some() {

@@ -132,18 +132,9 @@ pub fn run(home: &CruxHome) -> Result<()> {
         if n == 0 {
             break;
         }
-        let text = line.trim();
-        if text.is_empty() {
+        let Ok(messages) = host_messages(&line) else {
+            bridge.note("ignored a line from the host that is not JSON");
             continue;
-        }
-        let messages = match serde_json::from_str::<Value>(text) {
-            // A batch (2025-03-26 hosts): each message on its own.
-            Ok(Value::Array(items)) => items,
-            Ok(message) => vec![message],
-            Err(_) => {
-                bridge.note("ignored a line from the host that is not JSON");
-                continue;
-            }
         };
         for message in messages {
             dispatch(&bridge, message);
@@ -153,6 +144,19 @@ pub fn run(home: &CruxHome) -> Result<()> {
     // without waiting for streams the server keeps open.
     bridge.end();
     Ok(())
+}
+
+/// The messages on one line from the host: none on a blank line, `Err` when it is not JSON.
+pub(crate) fn host_messages(line: &str) -> std::result::Result<Vec<Value>, serde_json::Error> {
+    let text = line.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match serde_json::from_str::<Value>(text)? {
+        // A batch (2025-03-26 hosts): each message on its own.
+        Value::Array(items) => items,
+        message => vec![message],
+    })
 }
 
 /// Sends one message from the host on its way, by the host's era and the server's.

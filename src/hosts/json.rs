@@ -35,12 +35,17 @@ pub(super) fn text_of(path: &Path) -> Result<Option<(Vec<u8>, String)>> {
     let Some(bytes) = fsutil::read_optional(path)? else {
         return Ok(None);
     };
+    decode(path, bytes).map(Some)
+}
+
+/// [`text_of`] for bytes already read (the fuzz targets' way in).
+pub(crate) fn decode(path: &Path, bytes: Vec<u8>) -> Result<(Vec<u8>, String)> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Some((bytes, String::new())));
+        return Ok((bytes, String::new()));
     }
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| broken(path, "it is not UTF-8 text".into()))?;
-    Ok(Some((bytes, text)))
+    Ok((bytes, text))
 }
 
 /// Parses the document and checks its shape: an object, the servers key at most once and an
@@ -119,21 +124,29 @@ pub fn entries_at(path: &Path, keys: &[&str], jsonc: bool) -> Result<Option<Vec<
     let Some((_, text)) = text_of(path)? else {
         return Ok(None);
     };
+    entries_in(path, &text, keys, jsonc).map(Some)
+}
+
+/// [`entries_at`] of a file's text (as [`decode`] gives it).
+pub(crate) fn entries_in(
+    path: &Path,
+    text: &str,
+    keys: &[&str],
+    jsonc: bool,
+) -> Result<Vec<(String, Value)>> {
     if text.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Ok(Vec::new());
     }
-    let root = parse(path, &text, keys, jsonc)?;
+    let root = parse(path, text, keys, jsonc)?;
     let top = root.object_value().expect("parse checked it");
     let Some(servers) = object_at(top, keys) else {
-        return Ok(Some(Vec::new()));
+        return Ok(Vec::new());
     };
-    Ok(Some(
-        servers
-            .properties()
-            .into_iter()
-            .filter_map(|p| Some((p.decoded_name()?, p.value()?.to_serde_value()?)))
-            .collect(),
-    ))
+    Ok(servers
+        .properties()
+        .into_iter()
+        .filter_map(|p| Some((p.decoded_name()?, p.value()?.to_serde_value()?)))
+        .collect())
 }
 
 /// The new content of the file at `path` with `entries` merged into its `key` object: those
@@ -160,8 +173,24 @@ pub fn plan_at(
     entries: &[(String, Value)],
     owned: &[String],
 ) -> Result<Option<Vec<u8>>> {
-    let key = keys[0];
     let (current, text) = text_of(path)?.unwrap_or_default();
+    plan_in(path, &current, &text, keys, jsonc, new_doc, entries, owned)
+}
+
+/// [`plan_at`] of a file's bytes and text (as [`decode`] gives them; both empty for a file
+/// that does not exist).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn plan_in(
+    path: &Path,
+    current: &[u8],
+    text: &str,
+    keys: &[&str],
+    jsonc: bool,
+    new_doc: Map<String, Value>,
+    entries: &[(String, Value)],
+    owned: &[String],
+) -> Result<Option<Vec<u8>>> {
+    let key = keys[0];
     if text.is_empty() {
         if entries.is_empty() {
             return Ok(None);
@@ -176,7 +205,7 @@ pub fn plan_at(
         bytes.push(b'\n');
         return Ok(Some(bytes));
     }
-    let root = parse(path, &text, keys, jsonc)?;
+    let root = parse(path, text, keys, jsonc)?;
     let top = root.object_value().expect("parse checked it");
     if entries.is_empty() && object_at(top.clone(), keys).is_none() {
         return Ok(None);

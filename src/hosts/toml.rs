@@ -168,16 +168,19 @@ pub fn entries(path: &Path, key: &str) -> Result<Option<Vec<(String, Value)>>> {
     let Some((_, text)) = text_of(path)? else {
         return Ok(None);
     };
-    let doc = parse(path, &text, key)?;
+    entries_in(path, &text, key).map(Some)
+}
+
+/// [`entries`] of a file's text (as [`super::json::decode`] gives it).
+pub(crate) fn entries_in(path: &Path, text: &str, key: &str) -> Result<Vec<(String, Value)>> {
+    let doc = parse(path, text, key)?;
     let Some(servers) = doc.get(key).and_then(Item::as_table_like) else {
-        return Ok(Some(Vec::new()));
+        return Ok(Vec::new());
     };
-    Ok(Some(
-        servers
-            .iter()
-            .map(|(k, v)| (k.to_owned(), to_json(v)))
-            .collect(),
-    ))
+    Ok(servers
+        .iter()
+        .map(|(k, v)| (k.to_owned(), to_json(v)))
+        .collect())
 }
 
 /// The new content of a Codex config with `entries` merged into its `key` table, like
@@ -189,7 +192,19 @@ pub fn plan(
     owned: &[String],
 ) -> Result<Option<Vec<u8>>> {
     let (current, text) = text_of(path)?.unwrap_or_default();
-    let mut doc = parse(path, &text, key)?;
+    plan_in(path, &current, &text, key, entries, owned)
+}
+
+/// [`plan`] of a file's bytes and text (both empty for a file that does not exist).
+pub(crate) fn plan_in(
+    path: &Path,
+    current: &[u8],
+    text: &str,
+    key: &str,
+    entries: &[(String, Value)],
+    owned: &[String],
+) -> Result<Option<Vec<u8>>> {
+    let mut doc = parse(path, text, key)?;
     if entries.is_empty() && doc.get(key).is_none() {
         return Ok(None);
     }

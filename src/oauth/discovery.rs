@@ -232,23 +232,28 @@ pub fn resource_metadata(
     ));
     for url in candidates {
         if let Some(doc) = get_json(http, &url)? {
-            let servers = strings(&doc, "authorization_servers");
-            if servers.is_empty() {
-                return Err(discovery_error(
-                    "protected resource metadata",
-                    &url,
-                    "it names no authorization_servers",
-                ));
-            }
-            return Ok(Some(ResourceMetadata {
-                url,
-                resource: string(&doc, "resource"),
-                authorization_servers: servers,
-                scopes_supported: strings(&doc, "scopes_supported"),
-            }));
+            return parse_resource_metadata(url, &doc).map(Some);
         }
     }
     Ok(None)
+}
+
+/// The fields crux uses of the protected-resource metadata read at `url`.
+pub(crate) fn parse_resource_metadata(url: String, doc: &Value) -> Result<ResourceMetadata> {
+    let servers = strings(doc, "authorization_servers");
+    if servers.is_empty() {
+        return Err(discovery_error(
+            "protected resource metadata",
+            &url,
+            "it names no authorization_servers",
+        ));
+    }
+    Ok(ResourceMetadata {
+        url,
+        resource: string(doc, "resource"),
+        authorization_servers: servers,
+        scopes_supported: strings(doc, "scopes_supported"),
+    })
 }
 
 /// The metadata URLs to try for an issuer, in the order the MCP specification gives.
@@ -270,7 +275,7 @@ pub fn metadata_candidates(issuer: &Url) -> Vec<String> {
     }
 }
 
-fn parse_server_metadata(url: &str, doc: &Value) -> Result<ServerMetadata> {
+pub(crate) fn parse_server_metadata(url: &str, doc: &Value) -> Result<ServerMetadata> {
     let token_endpoint = string(doc, "token_endpoint").ok_or_else(|| {
         discovery_error(
             "authorization server metadata",

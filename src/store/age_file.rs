@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 const FORMAT_VERSION: u64 = 1;
 
-type Contents = BTreeMap<String, BTreeMap<String, Zeroizing<String>>>;
+pub(crate) type Contents = BTreeMap<String, BTreeMap<String, Zeroizing<String>>>;
 
 pub struct AgeFileStore {
     home: CruxHome,
@@ -194,7 +194,7 @@ impl AgeFileStore {
     }
 }
 
-fn parse_contents(plain: &[u8]) -> std::result::Result<Contents, String> {
+pub(crate) fn parse_contents(plain: &[u8]) -> std::result::Result<Contents, String> {
     let mut value: serde_json::Value = serde_json::from_slice(plain)
         .map_err(|e| format!("invalid JSON ({})", crate::error::json_error(&e)))?;
     let top = value.as_object_mut().ok_or("not a JSON object")?;
@@ -235,7 +235,7 @@ fn parse_contents(plain: &[u8]) -> std::result::Result<Contents, String> {
     Ok(contents)
 }
 
-fn serialize_contents(contents: &Contents) -> Vec<u8> {
+pub(crate) fn serialize_contents(contents: &Contents) -> Vec<u8> {
     let secrets: BTreeMap<&str, BTreeMap<&str, &str>> = contents
         .iter()
         .map(|(mcp, vars)| {

@@ -144,8 +144,8 @@ pub struct CliTracked {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-struct CliProjects {
-    projects: Vec<CliTracked>,
+pub(crate) struct CliProjects {
+    pub(crate) projects: Vec<CliTracked>,
 }
 
 /// A project's `mcps` item: a name, or a name with extra arguments.
@@ -243,7 +243,7 @@ fn bad_shape(path: &Path, reason: String) -> Error {
     )
 }
 
-fn parse<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| bad_shape(path, json_error(&e)))
 }
 
@@ -324,30 +324,7 @@ pub fn read(root: &Path) -> Result<CliHome> {
         }
     }
     if let Some((path, bytes)) = load("config.toml")? {
-        let text =
-            std::str::from_utf8(&bytes).map_err(|_| bad_shape(&path, "it is not text".into()))?;
-        let doc: toml_edit::DocumentMut = text
-            .parse()
-            .map_err(|_| bad_shape(&path, "it is not TOML".into()))?;
-        if let Some(item) = doc.get("secrets").and_then(|s| s.get("backend")) {
-            let name = item
-                .as_str()
-                .ok_or_else(|| bad_shape(&path, "[secrets] backend is not a string".into()))?;
-            home.backend = Some(match name {
-                "keychain" => Backend::Keychain,
-                "secret-service" => Backend::SecretService,
-                "age" => Backend::Age,
-                other => {
-                    return Err(bad_shape(
-                        &path,
-                        format!(
-                            "[secrets] backend = '{}' is not keychain, secret-service or age",
-                            sanitize(other)
-                        ),
-                    ))
-                }
-            });
-        }
+        home.backend = config_backend(&path, &bytes)?;
         originals.push(Original { path, bytes });
     }
     let identity = root.join("identity");
@@ -357,6 +334,34 @@ pub fn read(root: &Path) -> Result<CliHome> {
     }
     home.originals = originals;
     Ok(home)
+}
+
+/// `[secrets] backend` of crux-cli's `config.toml`; `None` without the setting.
+pub(crate) fn config_backend(path: &Path, bytes: &[u8]) -> Result<Option<Backend>> {
+    let text = std::str::from_utf8(bytes).map_err(|_| bad_shape(path, "it is not text".into()))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|_| bad_shape(path, "it is not TOML".into()))?;
+    let Some(item) = doc.get("secrets").and_then(|s| s.get("backend")) else {
+        return Ok(None);
+    };
+    let name = item
+        .as_str()
+        .ok_or_else(|| bad_shape(path, "[secrets] backend is not a string".into()))?;
+    Ok(Some(match name {
+        "keychain" => Backend::Keychain,
+        "secret-service" => Backend::SecretService,
+        "age" => Backend::Age,
+        other => {
+            return Err(bad_shape(
+                path,
+                format!(
+                    "[secrets] backend = '{}' is not keychain, secret-service or age",
+                    sanitize(other)
+                ),
+            ))
+        }
+    }))
 }
 
 #[cfg(test)]
