@@ -284,7 +284,7 @@ pub fn crux_cli(data: &[u8]) {
         "projects.json",
         "crux.json",
     ] {
-        let _ = files::is_crux_cli_json(&root.join(name), data);
+        let _ = crate::legacy_files::is_crux_cli_json(&root.join(name), data);
     }
     let registry_path = root.join("registry.json");
     if let Ok(registry) = files::parse::<files::CliRegistry>(&registry_path, data) {
